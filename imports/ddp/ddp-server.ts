@@ -1,0 +1,194 @@
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log/logger';
+import { resolveClientAddress, type ConnectionHandle } from './connection-handle';
+import type { MethodHandler, PublishHandler } from './contexts';
+import type { ProtocolErrorReason } from './meteor-error';
+import { resolveDdpServerOptions, type DdpServerOptions } from './options';
+import { randomId } from './random-id';
+import { Session, type SessionCloseReason, type SessionRegistry } from './session';
+import { createSockJsTransport } from './transports/sockjs-transport';
+import type { HttpTransport, TransportSocket, TransportSocketEvents } from './transports/transport-socket';
+import { createWebSocketTransport } from './transports/websocket-transport';
+import { negotiateVersion, parseDdp, stringifyDdp, type DdpMessage } from './wire';
+
+export type FallbackRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * The standalone, Meteor-compatible DDP server: registries of methods and
+ * publications, the sessions, and the socket-level part of the protocol
+ * (parse, `connect` negotiation, errors before a session exists).
+ *
+ * Example:
+ *   const ddp = new DdpServer({ heartbeatIntervalMs: 500 }, log);
+ *   ddp.methods({ hello() { return 'hi'; } });
+ *   ddp.attach(httpServer);
+ * It knows nothing about presence; the app registers on it through the
+ * Meteor-shaped facade (meteor-facade.ts).
+ */
+export class DdpServer implements SessionRegistry {
+  readonly options: DdpServerOptions;
+  readonly methodHandlers = new Map<string, MethodHandler>();
+  readonly publishHandlers = new Map<string, PublishHandler>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly connectionHooks = new Set<(connection: ConnectionHandle) => unknown>();
+  private transports: HttpTransport[] = [];
+  private fallback: FallbackRequestHandler = (_req, res) => {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('Not found');
+  };
+
+  constructor(options: Partial<DdpServerOptions>, private readonly log: Logger) {
+    this.options = resolveDdpServerOptions(options);
+  }
+
+  /** Serve DDP (WebSocket and SockJS) on this HTTP server; other requests go to `fallback`. */
+  attach(httpServer: HttpServer, fallback?: FallbackRequestHandler): void {
+    if (fallback) this.fallback = fallback;
+    const accept = (socket: TransportSocket) => this.acceptSocket(socket);
+    this.transports = [
+      createWebSocketTransport(accept, this.options, this.log),
+      createSockJsTransport(accept, this.options, this.log),
+    ];
+    httpServer.on('request', (req, res) => {
+      if (!this.transports.some((t) => t.handleRequest(req, res))) this.fallback(req, res);
+    });
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      if (!this.transports.some((t) => t.handleUpgrade(req, socket, head))) socket.destroy();
+    });
+  }
+
+  methods(handlers: Record<string, MethodHandler>): void {
+    for (const [name, handler] of Object.entries(handlers)) {
+      if (typeof handler !== 'function') throw new Error(`Method '${name}' must be a function`);
+      if (this.methodHandlers.has(name)) throw new Error(`A method named '${name}' is already defined`);
+      this.methodHandlers.set(name, handler);
+    }
+  }
+
+  publish(name: string, handler: PublishHandler): void {
+    if (this.publishHandlers.has(name)) this.log.warn('Ignoring duplicate publish named', { name });
+    else this.publishHandlers.set(name, handler);
+  }
+
+  onConnection(callback: (connection: ConnectionHandle) => unknown): { stop(): void } {
+    this.connectionHooks.add(callback);
+    return { stop: () => void this.connectionHooks.delete(callback) };
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  getSession(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Close every session and socket; the HTTP server itself is the caller's. */
+  close(): void {
+    for (const session of [...this.sessions.values()]) session.close('server shutdown');
+    for (const transport of this.transports) transport.close();
+  }
+
+  sessionClosed(session: Session, reason: SessionCloseReason): void {
+    this.sessions.delete(session.id);
+    this.log.debug('DDP session closed', { session: session.id, reason });
+  }
+
+  private acceptSocket(socket: TransportSocket): TransportSocketEvents {
+    let session: Session | null = null;
+    const deadline = setTimeout(() => {
+      if (!session) socket.close();
+    }, this.options.connectDeadlineMs);
+    deadline.unref();
+
+    const sendError = (reason: ProtocolErrorReason, offendingMessage?: DdpMessage | null) => {
+      const msg = offendingMessage ? { msg: 'error', reason, offendingMessage } : { msg: 'error', reason };
+      try {
+        socket.send(stringifyDdp(msg));
+      } catch (error) {
+        this.log.debug('Could not serialise an error reply', { reason, error });
+      }
+    };
+
+    const onFrame = (frame: string) => {
+      try {
+        let msg: DdpMessage | null;
+        try {
+          msg = parseDdp(frame);
+        } catch {
+          sendError('Parse error');
+          return;
+        }
+        if (msg === null || !msg.msg) {
+          sendError('Bad request', msg);
+          return;
+        }
+        if (msg.msg === 'connect') {
+          if (session) {
+            sendError('Already connected', msg);
+            return;
+          }
+          session = this.handleConnect(socket, msg);
+          if (session) clearTimeout(deadline);
+          return;
+        }
+        if (!session) {
+          sendError('Must connect first', msg);
+          return;
+        }
+        session.processMessage(msg);
+      } catch (error) {
+        this.log.error('Internal exception while processing message', { session: session?.id, error });
+      }
+    };
+
+    return {
+      onFrame,
+      onClose: () => {
+        clearTimeout(deadline);
+        session?.close('transport closed');
+        session = null;
+      },
+    };
+  }
+
+  /** DDP.md "connect": negotiate, then answer `connected` or `failed` + close. */
+  private handleConnect(socket: TransportSocket, msg: DdpMessage): Session | null {
+    const { version, support } = msg;
+    const fail = (suggested: string) => {
+      socket.send(stringifyDdp({ msg: 'failed', version: suggested }));
+      socket.close();
+      return null;
+    };
+    if (
+      typeof version !== 'string' ||
+      !Array.isArray(support) ||
+      !support.every((v): v is string => typeof v === 'string') ||
+      !support.includes(version)
+    ) {
+      return fail(negotiateVersion([]));
+    }
+    const agreed = negotiateVersion(support);
+    if (agreed !== version) return fail(agreed);
+
+    const id = randomId();
+    const clientAddress = resolveClientAddress(socket.remoteAddress, socket.headers, this.options.httpForwardedCount);
+    const session = new Session(id, version, socket, this, this.options, clientAddress, this.log);
+    this.sessions.set(id, session);
+    this.log.debug('DDP session opened', { session: id, transport: socket.transport, version });
+    for (const hook of this.connectionHooks) {
+      if (session.isClosed) break;
+      try {
+        const result = hook(session.connection);
+        if (result instanceof Promise) {
+          result.catch((error) => this.log.error('onConnection callback failed', { session: id, error }));
+        }
+      } catch (error) {
+        this.log.error('onConnection callback failed', { session: id, error });
+      }
+    }
+    return session;
+  }
+}

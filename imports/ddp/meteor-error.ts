@@ -1,0 +1,81 @@
+import type { Logger } from '../log/logger';
+
+/**
+ * The one error factory of the DDP server: `Meteor.Error` and the mapping of
+ * any thrown value to what a client may see.
+ *
+ * Why: clients only ever see client-safe errors; anything else becomes
+ * Meteor's `500 Internal server error` and is logged here, never sent.
+ * Wire shape (same key order as Meteor's serialised Meteor.Error):
+ * `{isClientSafe, error, reason, details?, message, errorType: "Meteor.Error"}`.
+ */
+export class MeteorError extends Error {
+  readonly isClientSafe = true;
+  readonly errorType = 'Meteor.Error';
+  constructor(
+    public readonly error: string | number,
+    public readonly reason?: string,
+    public readonly details?: string,
+  ) {
+    super(reason ? `${reason} [${error}]` : `[${error}]`);
+  }
+
+  toWire(): WireError {
+    const wire: WireError = { isClientSafe: true, error: this.error, reason: this.reason };
+    if (this.details !== undefined) wire.details = this.details;
+    wire.message = this.message;
+    wire.errorType = this.errorType;
+    return wire;
+  }
+}
+
+export interface WireError {
+  isClientSafe: true;
+  error: string | number;
+  reason?: string;
+  details?: unknown;
+  message?: string;
+  errorType?: string;
+}
+
+/** Stable codes and reasons the server itself produces. */
+export const DdpErrors = {
+  methodNotFound: (name: string) => new MeteorError(404, `Method '${name}' not found`),
+  subscriptionNotFound: (name: string) => new MeteorError(404, `Subscription '${name}' not found`),
+  internal: () => new MeteorError(500, 'Internal server error'),
+} as const;
+
+/** Connection-level `{msg:"error"}` reasons, exactly as Meteor words them. */
+export type ProtocolErrorReason =
+  | 'Parse error'
+  | 'Bad request'
+  | 'Must connect first'
+  | 'Already connected'
+  | 'Malformed subscription'
+  | 'Malformed method invocation';
+
+/**
+ * Meteor's wrapInternalException: client-safe errors pass through (also ones
+ * that merely carry `isClientSafe`), everything else is logged and hidden.
+ */
+export function toClientError(thrown: unknown, context: string, log: Logger): WireError {
+  if (thrown instanceof MeteorError) return thrown.toWire();
+  if (isClientSafeLike(thrown)) {
+    const wire = new MeteorError(thrown.error, thrown.reason, thrown.details).toWire();
+    if (typeof thrown.message === 'string') wire.message = thrown.message;
+    return wire;
+  }
+  log.error(`Exception ${context}`, { error: thrown instanceof Error ? thrown : String(thrown) });
+  return DdpErrors.internal().toWire();
+}
+
+function isClientSafeLike(
+  value: unknown,
+): value is { isClientSafe: true; error: string | number; reason?: string; details?: string; message?: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { isClientSafe?: unknown }).isClientSafe === true &&
+    ['string', 'number'].includes(typeof (value as { error?: unknown }).error)
+  );
+}

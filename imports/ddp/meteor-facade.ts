@@ -1,0 +1,58 @@
+import type { Logger } from '../log/logger';
+import type { ConnectionHandle } from './connection-handle';
+import type { MethodHandler, PublishHandler } from './contexts';
+import type { DdpServer } from './ddp-server';
+import { MeteorError } from './meteor-error';
+
+/**
+ * A `Meteor`-shaped object over the standalone DDP server: the names and
+ * call shapes of `Meteor` in @types/meteor (startup, onConnection, methods,
+ * publish, Error, settings), so code written for Meteor registers unchanged.
+ *
+ * Startup callbacks run in order, awaited, when the host calls runStartup()
+ * (before it starts listening); one registered later runs at once, as in Meteor.
+ */
+export interface MeteorFacade {
+  readonly isServer: true;
+  readonly isClient: false;
+  readonly settings: Record<string, unknown> & { public: Record<string, unknown> };
+  startup(callback: () => unknown): void;
+  onConnection(callback: (connection: ConnectionHandle) => void): { stop(): void };
+  methods(handlers: Record<string, MethodHandler>): void;
+  publish(name: string, handler: PublishHandler): void;
+  readonly Error: typeof MeteorError;
+}
+
+export interface StandaloneMeteor extends MeteorFacade {
+  runStartup(): Promise<void>;
+}
+
+export function createMeteorFacade(ddp: DdpServer, settings: Record<string, unknown>, log: Logger): StandaloneMeteor {
+  const pending: Array<() => unknown> = [];
+  let started = false;
+  const runOne = async (callback: () => unknown) => {
+    try {
+      await callback();
+    } catch (error) {
+      log.error('Meteor.startup callback failed', { error });
+      throw error;
+    }
+  };
+  return {
+    isServer: true,
+    isClient: false,
+    settings: { public: {}, ...settings } as MeteorFacade['settings'],
+    startup(callback) {
+      if (started) void runOne(callback).catch(() => {});
+      else pending.push(callback);
+    },
+    onConnection: (callback) => ddp.onConnection(callback),
+    methods: (handlers) => ddp.methods(handlers),
+    publish: (name, handler) => ddp.publish(name, handler),
+    Error: MeteorError,
+    async runStartup() {
+      started = true;
+      for (const callback of pending.splice(0)) await runOne(callback);
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import EJSON from 'ejson';
+import type { ConnectionHandle } from './connection-handle';
+import { isPublishableCursor, type PublishContext, type PublishHandler } from './contexts';
+import { idStringify } from './id-stringify';
+import type { Fields } from './merge-box';
+
+/** What a subscription needs from its session. */
+export interface SubscriptionHost {
+  readonly connection: ConnectionHandle;
+  readonly isClosed: boolean;
+  added(handle: string, collection: string, id: string, fields: Fields): void;
+  changed(handle: string, collection: string, id: string, fields: Fields): void;
+  removed(handle: string, collection: string, id: string): void;
+  sendReady(subId: string): void;
+  stopSubscription(subId: string, error?: unknown): void;
+  logStopCallbackError(error: unknown, subId: string): void;
+}
+
+/**
+ * One named subscription: the `this` of a publish function. Mirrors Meteor's
+ * Subscription: it remembers which documents it published so `unsub` can
+ * send `removed` for them, and ignores everything once deactivated.
+ */
+export class Subscription implements PublishContext {
+  readonly userId = null;
+  readonly handle: string;
+  unblock: () => void = () => {};
+  private deactivated = false;
+  private isReady = false;
+  private stopCallbacks: Array<() => void> = [];
+  private readonly documents = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly host: SubscriptionHost,
+    private readonly handler: PublishHandler,
+    readonly id: string,
+    private readonly params: unknown[],
+    readonly name: string,
+  ) {
+    this.handle = 'N' + id;
+  }
+
+  get connection(): ConnectionHandle {
+    return this.host.connection;
+  }
+
+  private get inactive(): boolean {
+    return this.deactivated || this.host.isClosed;
+  }
+
+  /** Run the publish function and publish what it returns (Meteor's _runHandler). */
+  async run(): Promise<void> {
+    let result: unknown;
+    try {
+      result = this.handler.apply(this, EJSON.clone(this.params as never) as unknown[]);
+      if (result instanceof Promise) result = await result;
+    } catch (error) {
+      this.error(error);
+      return;
+    }
+    if (this.inactive) return;
+    try {
+      await this.publishResult(result);
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  private async publishResult(result: unknown): Promise<void> {
+    if (isPublishableCursor(result)) {
+      await result._publishCursor(this);
+      this.ready();
+    } else if (Array.isArray(result)) {
+      if (!result.every(isPublishableCursor)) throw new Error('Publish function returned an array of non-Cursors');
+      const names = result.map((c) => c._getCollectionName());
+      const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+      if (duplicate) throw new Error(`Publish function returned multiple cursors for collection ${duplicate}`);
+      await Promise.all(result.map((c) => c._publishCursor(this)));
+      this.ready();
+    } else if (result) {
+      throw new Error('Publish function can only return a Cursor or an array of Cursors');
+    }
+  }
+
+  added(collection: string, id: unknown, fields: Fields): void {
+    if (this.inactive) return;
+    const strId = idStringify(id);
+    let ids = this.documents.get(collection);
+    if (!ids) this.documents.set(collection, (ids = new Set()));
+    ids.add(strId);
+    this.host.added(this.handle, collection, strId, fields);
+  }
+
+  changed(collection: string, id: unknown, fields: Fields): void {
+    if (this.inactive) return;
+    this.host.changed(this.handle, collection, idStringify(id), fields);
+  }
+
+  removed(collection: string, id: unknown): void {
+    if (this.inactive) return;
+    const strId = idStringify(id);
+    this.documents.get(collection)?.delete(strId);
+    this.host.removed(this.handle, collection, strId);
+  }
+
+  ready(): void {
+    if (this.inactive || this.isReady) return;
+    this.isReady = true;
+    this.host.sendReady(this.id);
+  }
+
+  error(error: unknown): void {
+    if (this.inactive) return;
+    this.host.stopSubscription(this.id, error);
+  }
+
+  stop(): void {
+    if (this.inactive) return;
+    this.host.stopSubscription(this.id);
+  }
+
+  onStop(callback: () => void): void {
+    if (this.inactive) this.runStopCallback(callback);
+    else this.stopCallbacks.push(callback);
+  }
+
+  /** Send `removed` for everything this subscription published (before `nosub`). */
+  removeAllDocuments(): void {
+    for (const [collection, ids] of this.documents) {
+      for (const id of [...ids]) this.host.removed(this.handle, collection, id);
+    }
+    this.documents.clear();
+  }
+
+  deactivate(): void {
+    if (this.deactivated) return;
+    this.deactivated = true;
+    const callbacks = this.stopCallbacks;
+    this.stopCallbacks = [];
+    for (const callback of callbacks) this.runStopCallback(callback);
+  }
+
+  private runStopCallback(callback: () => void): void {
+    try {
+      const result: unknown = callback.call(this);
+      if (result instanceof Promise) result.catch((e) => this.host.logStopCallbackError(e, this.id));
+    } catch (error) {
+      this.host.logStopCallbackError(error, this.id);
+    }
+  }
+}

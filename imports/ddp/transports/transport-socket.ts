@@ -1,0 +1,27 @@
+/**
+ * The one shape both transports (raw WebSocket, SockJS) present to the DDP
+ * layer: text frames in, text frames out, and who is on the other end.
+ */
+export interface TransportSocket {
+  readonly transport: 'websocket' | 'sockjs';
+  readonly remoteAddress: string | null;
+  /** Already reduced to the exposed whitelist. */
+  readonly headers: Record<string, string>;
+  send(frame: string): void;
+  close(): void;
+}
+
+export interface TransportSocketEvents {
+  onFrame(frame: string): void;
+  onClose(): void;
+}
+
+/** Called by a transport for each new socket; returns where its events go. */
+export type AcceptSocket = (socket: TransportSocket) => TransportSocketEvents;
+
+/** A transport as the HTTP server sees it: it claims the requests it serves. */
+export interface HttpTransport {
+  handleRequest(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean;
+  handleUpgrade(req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): boolean;
+  close(): void;
+}

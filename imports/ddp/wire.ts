@@ -1,0 +1,73 @@
+import EJSON from 'ejson';
+
+/**
+ * DDP framing: text frame <-> message object, with EJSON for the fields that
+ * carry user data (`fields`, `params`, `result`), as Meteor's ddp-common does.
+ *
+ * parseDdp returns null for invalid JSON and for non-objects (Meteor answers
+ * those with "Bad request"); it throws when EJSON decoding fails (Meteor
+ * answers that with "Parse error").
+ */
+export type DdpMessage = { msg?: unknown; [key: string]: unknown };
+
+const EJSON_FIELDS = ['fields', 'params', 'result'] as const;
+
+export function parseDdp(raw: string): DdpMessage | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const msg = parsed as DdpMessage;
+  // DDP.md: a "changed" may carry `cleared`; internally that is a field set to undefined.
+  if (Object.hasOwn(msg, 'cleared') && Array.isArray(msg.cleared)) {
+    const fields = (isPlainObject(msg.fields) ? msg.fields : {}) as Record<string, unknown>;
+    for (const key of msg.cleared) if (typeof key === 'string') fields[key] = undefined;
+    msg.fields = fields;
+    delete msg.cleared;
+  }
+  for (const field of EJSON_FIELDS) {
+    if (Object.hasOwn(msg, field)) msg[field] = EJSON.fromJSONValue(msg[field] as never);
+  }
+  return msg;
+}
+
+/**
+ * Serialise an outgoing message. Fields set to undefined become `cleared`
+ * (DDP.md "changed"), and an empty `fields` is dropped, as Meteor does.
+ */
+export function stringifyDdp(msg: Record<string, unknown>): string {
+  if (msg.id !== undefined && typeof msg.id !== 'string') throw new TypeError('Message id is not a string');
+  const copy: Record<string, unknown> = { ...msg };
+  if (isPlainObject(msg.fields)) {
+    const fields: Record<string, unknown> = {};
+    const cleared: string[] = [];
+    for (const [key, value] of Object.entries(msg.fields)) {
+      if (value === undefined) cleared.push(key);
+      else fields[key] = value;
+    }
+    if (cleared.length) copy.cleared = cleared;
+    if (Object.keys(fields).length) copy.fields = fields;
+    else delete copy.fields;
+  }
+  for (const field of EJSON_FIELDS) {
+    if (Object.hasOwn(copy, field)) copy[field] = EJSON.toJSONValue(copy[field] as never);
+  }
+  return JSON.stringify(copy);
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export const SUPPORTED_DDP_VERSIONS = ['1', 'pre2', 'pre1'] as const;
+
+/**
+ * Meteor's calculateVersion: the first version in the client's preference
+ * list that the server supports, else the server's best.
+ */
+export function negotiateVersion(clientSupport: readonly string[]): string {
+  return clientSupport.find((v) => (SUPPORTED_DDP_VERSIONS as readonly string[]).includes(v)) ?? SUPPORTED_DDP_VERSIONS[0];
+}

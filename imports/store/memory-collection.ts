@@ -1,0 +1,186 @@
+import EJSON from 'ejson';
+import { Query, updateOne } from 'mingo';
+import type { PublishContext } from '../ddp/contexts';
+import type {
+  Document, FindOptions, LiveCursor, ObserveChangesCallbacks, ObserveHandle, Selector, StoreCollection,
+} from './collection';
+import { compileProjection, type FieldFilter } from './projection';
+
+/**
+ * In-memory collection with live observers; the default store.
+ *
+ * Selectors are matched by mingo. Observers are told of each write
+ * synchronously, inside the write, so when a method's promise settles every
+ * resulting frame is already queued (that is what makes `updated` honest).
+ * Observers whose selector is exactly `{_id: "<string>"}` are indexed by id:
+ * with one such observer per connection, a write costs O(1) instead of
+ * O(connections) matches.
+ */
+interface Observer {
+  matches(doc: Document): boolean;
+  project: FieldFilter;
+  callbacks: ObserveChangesCallbacks;
+}
+
+export class MemoryCollection<T extends Document> implements StoreCollection<T> {
+  private readonly docs = new Map<string, T>();
+  private readonly observersById = new Map<string, Set<Observer>>();
+  private readonly scanObservers = new Set<Observer>();
+
+  constructor(readonly name: string) {}
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  async insertAsync(doc: T): Promise<string> {
+    if (typeof doc._id !== 'string' || !doc._id) throw new Error('insertAsync needs a string _id');
+    if (this.docs.has(doc._id)) throw new Error(`E11000 duplicate key error: _id ${doc._id} in ${this.name}`);
+    const stored = EJSON.clone(doc as never) as T;
+    this.docs.set(stored._id, stored);
+    this.notify(undefined, stored);
+    return stored._id;
+  }
+
+  async updateAsync(selector: Selector, modifier: Record<string, unknown>): Promise<number> {
+    let count = 0;
+    for (const before of this.matching(selector)) {
+      const after = EJSON.clone(before as never) as T;
+      updateOne([after], {}, modifier as never);
+      after._id = before._id; // _id is immutable, as in MongoDB
+      this.docs.set(before._id, after);
+      this.notify(before, after);
+      count++;
+    }
+    return count;
+  }
+
+  async removeAsync(selector: Selector): Promise<number> {
+    const victims = this.matching(selector);
+    for (const doc of victims) {
+      this.docs.delete(doc._id);
+      this.notify(doc, undefined);
+    }
+    return victims.length;
+  }
+
+  find(selector: Selector = {}, options: FindOptions = {}): LiveCursor<T> {
+    return new MemoryCursor(this, selector, options);
+  }
+
+  async findOneAsync(selector: Selector = {}, options: FindOptions = {}): Promise<T | undefined> {
+    return (await this.find(selector, options).fetchAsync())[0];
+  }
+
+  /** @internal used by MemoryCursor */
+  matching(selector: Selector): T[] {
+    const id = exactIdSelector(selector);
+    if (id !== null) {
+      const doc = this.docs.get(id);
+      return doc ? [doc] : [];
+    }
+    const query = new Query(selector);
+    return [...this.docs.values()].filter((doc) => query.test(doc));
+  }
+
+  /** @internal used by MemoryCursor */
+  addObserver(selector: Selector, project: FieldFilter, callbacks: ObserveChangesCallbacks): ObserveHandle {
+    const id = exactIdSelector(selector);
+    const query = id === null ? new Query(selector) : null;
+    const observer: Observer = {
+      matches: id !== null ? (doc) => doc._id === id : (doc) => query!.test(doc),
+      project,
+      callbacks,
+    };
+    for (const doc of this.matching(selector)) callbacks.added?.(doc._id, EJSON.clone(project(doc) as never));
+    if (id !== null) {
+      let set = this.observersById.get(id);
+      if (!set) this.observersById.set(id, (set = new Set()));
+      set.add(observer);
+    } else {
+      this.scanObservers.add(observer);
+    }
+    return {
+      stop: () => {
+        if (id === null) return void this.scanObservers.delete(observer);
+        const set = this.observersById.get(id);
+        set?.delete(observer);
+        if (set?.size === 0) this.observersById.delete(id);
+      },
+    };
+  }
+
+  private notify(before: T | undefined, after: T | undefined): void {
+    const id = (before ?? after)!._id;
+    const indexed = this.observersById.get(id);
+    if (indexed) for (const observer of [...indexed]) this.notifyOne(observer, before, after);
+    for (const observer of [...this.scanObservers]) this.notifyOne(observer, before, after);
+  }
+
+  private notifyOne(observer: Observer, before: T | undefined, after: T | undefined): void {
+    const was = before !== undefined && observer.matches(before);
+    const is = after !== undefined && observer.matches(after);
+    const { callbacks, project } = observer;
+    if (!was && is) callbacks.added?.(after!._id, EJSON.clone(project(after!) as never));
+    else if (was && !is) callbacks.removed?.(before!._id);
+    else if (was && is) {
+      const changed = diffFields(project(before!), project(after!));
+      if (Object.keys(changed).length) callbacks.changed?.(after!._id, changed);
+    }
+  }
+}
+
+class MemoryCursor<T extends Document> implements LiveCursor<T> {
+  private readonly project: FieldFilter;
+
+  constructor(
+    private readonly collection: MemoryCollection<T>,
+    private readonly selector: Selector,
+    options: FindOptions,
+  ) {
+    this.project = compileProjection(options.fields ?? options.projection);
+  }
+
+  async fetchAsync(): Promise<T[]> {
+    return this.collection
+      .matching(this.selector)
+      .map((doc) => ({ _id: doc._id, ...(EJSON.clone(this.project(doc) as never) as object) }) as T);
+  }
+
+  async countAsync(): Promise<number> {
+    return this.collection.matching(this.selector).length;
+  }
+
+  observeChanges(callbacks: ObserveChangesCallbacks): ObserveHandle {
+    return this.collection.addObserver(this.selector, this.project, callbacks);
+  }
+
+  _getCollectionName(): string {
+    return this.collection.name;
+  }
+
+  _publishCursor(sub: PublishContext): void {
+    const name = this.collection.name;
+    const handle = this.observeChanges({
+      added: (id, fields) => sub.added(name, id, fields),
+      changed: (id, fields) => sub.changed(name, id, fields),
+      removed: (id) => sub.removed(name, id),
+    });
+    sub.onStop(() => handle.stop());
+  }
+}
+
+/** `{_id: "x"}` (and nothing else) → "x"; anything else → null. */
+function exactIdSelector(selector: Selector): string | null {
+  const keys = Object.keys(selector);
+  return keys.length === 1 && keys[0] === '_id' && typeof selector._id === 'string' ? selector._id : null;
+}
+
+function diffFields(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const changed: Record<string, unknown> = {};
+  for (const key of Object.keys(after)) {
+    if (!(key in before) || !EJSON.equals(before[key] as never, after[key] as never)) changed[key] = EJSON.clone(after[key] as never);
+  }
+  for (const key of Object.keys(before)) if (!(key in after)) changed[key] = undefined;
+  return changed;
+}

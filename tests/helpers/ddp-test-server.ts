@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DdpServer } from '../../imports/ddp/ddp-server';
+import { createMeteorFacade, type StandaloneMeteor } from '../../imports/ddp/meteor-facade';
+import type { DdpServerOptions } from '../../imports/ddp/options';
+import { createLogger, type Logger } from '../../imports/log/logger';
+
+export interface TestServer {
+  port: number;
+  wsUrl: string;
+  httpUrl: string;
+  ddp: DdpServer;
+  meteor: StandaloneMeteor;
+  http: Server;
+  log: Logger;
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A real DDP server on an ephemeral port (port 0), with whatever `register`
+ * adds to its Meteor facade. Log lines are captured so tests can assert on
+ * them; set DEBUG_TEST_LOGS=1 in your shell to see them live.
+ */
+export async function startTestServer(
+  register: (meteor: StandaloneMeteor) => void | Promise<void> = () => {},
+  options: Partial<DdpServerOptions> = {},
+  settings: Record<string, unknown> = {},
+): Promise<TestServer> {
+  const logLines: string[] = [];
+  const log = createLogger('debug', (_level, line) => {
+    logLines.push(line);
+    if (process.env.DEBUG_TEST_LOGS) process.stderr.write(line + '\n');
+  });
+  const ddp = new DdpServer(options, log);
+  const meteor = createMeteorFacade(ddp, settings, log);
+  await register(meteor);
+  await meteor.runStartup();
+  const http = createServer();
+  ddp.attach(http);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    port,
+    wsUrl: `ws://127.0.0.1:${port}/websocket`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    ddp,
+    meteor,
+    http,
+    log,
+    logLines,
+    async close() {
+      ddp.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import WebSocket from 'ws';
+
+/**
+ * A raw WebSocket DDP client for exact wire checks: every frame the server
+ * sends is kept, in order, and `next()` waits for the next one.
+ */
+export class RawDdpClient {
+  readonly frames: Array<Record<string, unknown>> = [];
+  readonly rawFrames: string[] = [];
+  private cursor = 0;
+  private waiters: Array<() => void> = [];
+  closed: Promise<{ code: number; reason: string }>;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => {
+      const text = data.toString();
+      this.rawFrames.push(text);
+      this.frames.push(JSON.parse(text));
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
+      for (const w of this.waiters.splice(0)) w();
+      resolve({ code, reason: reason.toString() });
+    }));
+    ws.on('error', () => {});
+  }
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<RawDdpClient> {
+    const ws = new WebSocket(url, { headers });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return new RawDdpClient(ws);
+  }
+
+  /** Open and complete the DDP handshake; returns the session id. */
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<{ client: RawDdpClient; session: string }> {
+    const client = await RawDdpClient.open(url, headers);
+    client.send({ msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1'] });
+    const connected = await client.next();
+    if (connected.msg !== 'connected') throw new Error(`expected connected, got ${JSON.stringify(connected)}`);
+    return { client, session: connected.session as string };
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(JSON.stringify(msg));
+  }
+
+  sendRaw(text: string | Buffer): void {
+    this.ws.send(text);
+  }
+
+  /** The next frame not yet consumed, skipping server pings unless asked for. */
+  async next(timeoutMs = 2000, { skipPings = true } = {}): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.cursor < this.frames.length) {
+        const frame = this.frames[this.cursor++]!;
+        if (skipPings && frame.msg === 'ping') continue;
+        return frame;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0 || this.ws.readyState === WebSocket.CLOSED) throw new Error(`no frame within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Wait for a frame matching `predicate`, consuming the ones before it. */
+  async until(predicate: (f: Record<string, unknown>) => boolean, timeoutMs = 2000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const frame = await this.next(Math.max(1, deadline - Date.now()));
+      if (predicate(frame)) return frame;
+    }
+  }
+
+  /** Resolve if no frame arrives for `ms` (pings excluded), else reject. */
+  async expectSilence(ms = 150): Promise<void> {
+    const before = this.frames.filter((f) => f.msg !== 'ping').length;
+    await new Promise((r) => setTimeout(r, ms));
+    const after = this.frames.filter((f) => f.msg !== 'ping');
+    if (after.length !== before) throw new Error(`unexpected frame ${JSON.stringify(after.at(-1))}`);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
