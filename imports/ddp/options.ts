@@ -18,6 +18,12 @@ export interface DdpServerOptions {
   maxBufferedBytesPerSocket: number;
   /** Proxies in front of the server; selects the client address from X-Forwarded-For (Meteor's HTTP_FORWARDED_COUNT). */
   httpForwardedCount: number;
+  /**
+   * How long SockJS keeps a session whose HTTP receiver went away (xhr
+   * transports) before it counts as closed (Meteor: 60 s). Its timers keep
+   * the process alive that long after the last client.
+   */
+  sockjsDisconnectDelayMs: number;
   /** Path prefix from ROOT_URL, e.g. "/app" serves `/app/websocket` and `/app/sockjs`. */
   pathPrefix: string;
 }
@@ -30,6 +36,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   maxQueuedMessagesPerSession: 1000,
   maxBufferedBytesPerSocket: 16 * 1024 * 1024,
   httpForwardedCount: 0,
+  sockjsDisconnectDelayMs: 60_000,
   pathPrefix: '',
 });
 

@@ -1,6 +1,7 @@
 import EJSON from 'ejson';
 import { Query, updateOne } from 'mingo';
 import type { PublishContext } from '../ddp/contexts';
+import { createLogger, type Logger } from '../log/logger';
 import type {
   Document, FindOptions, LiveCursor, ObserveChangesCallbacks, ObserveHandle, Selector, StoreCollection,
 } from './collection';
@@ -27,7 +28,11 @@ export class MemoryCollection<T extends Document> implements StoreCollection<T> 
   private readonly observersById = new Map<string, Set<Observer>>();
   private readonly scanObservers = new Set<Observer>();
 
-  constructor(readonly name: string) {}
+  /** `log` receives errors thrown by observers; one failing observer never fails the write or starves the others. */
+  constructor(
+    readonly name: string,
+    private readonly log: Logger = createLogger('warn'),
+  ) {}
 
   get size(): number {
     return this.docs.size;
@@ -113,8 +118,16 @@ export class MemoryCollection<T extends Document> implements StoreCollection<T> 
   private notify(before: T | undefined, after: T | undefined): void {
     const id = (before ?? after)!._id;
     const indexed = this.observersById.get(id);
-    if (indexed) for (const observer of [...indexed]) this.notifyOne(observer, before, after);
-    for (const observer of [...this.scanObservers]) this.notifyOne(observer, before, after);
+    if (indexed) for (const observer of [...indexed]) this.notifySafely(observer, before, after);
+    for (const observer of [...this.scanObservers]) this.notifySafely(observer, before, after);
+  }
+
+  private notifySafely(observer: Observer, before: T | undefined, after: T | undefined): void {
+    try {
+      this.notifyOne(observer, before, after);
+    } catch (error) {
+      this.log.error('observeChanges callback failed', { collection: this.name, id: (before ?? after)!._id, error });
+    }
   }
 
   private notifyOne(observer: Observer, before: T | undefined, after: T | undefined): void {

@@ -23,7 +23,7 @@ export interface TestServer {
  * them; set DEBUG_TEST_LOGS=1 in your shell to see them live.
  */
 export async function startTestServer(
-  register: (meteor: StandaloneMeteor) => void | Promise<void> = () => {},
+  register: (meteor: StandaloneMeteor) => unknown = () => {},
   options: Partial<DdpServerOptions> = {},
   settings: Record<string, unknown> = {},
 ): Promise<TestServer> {
@@ -32,7 +32,8 @@ export async function startTestServer(
     logLines.push(line);
     if (process.env.DEBUG_TEST_LOGS) process.stderr.write(line + '\n');
   });
-  const ddp = new DdpServer(options, log);
+  // A short SockJS disconnect delay so xhr sessions' timers do not keep the test process alive for a minute.
+  const ddp = new DdpServer({ sockjsDisconnectDelayMs: 300, ...options }, log);
   const meteor = createMeteorFacade(ddp, settings, log);
   await register(meteor);
   await meteor.runStartup();

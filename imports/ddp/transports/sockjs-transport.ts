@@ -11,8 +11,7 @@ import type { AcceptSocket, HttpTransport, TransportSocket } from './transport-s
  * options Meteor uses, so Meteor's browser client and `sockjs-client` connect.
  *
  * sockjs itself has no size limit: frames are checked here, and HTTP POST
- * bodies (xhr_send and friends) without a Content-Length or above
- * `maxFrameBytes` are refused with 413 before sockjs buffers them.
+ * bodies (xhr_send and friends) over `maxFrameBytes` are refused with 413.
  */
 export function createSockJsTransport(
   accept: AcceptSocket,
@@ -24,7 +23,7 @@ export function createSockJsTransport(
     prefix,
     log: () => {},
     heartbeat_delay: 45_000,
-    disconnect_delay: 60_000,
+    disconnect_delay: options.sockjsDisconnectDelayMs,
   } as sockjs.ServerOptions);
   const open = new Set<sockjs.Connection>();
 
@@ -61,14 +60,7 @@ export function createSockJsTransport(
   return {
     handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
       if (!underPrefix(req)) return false;
-      if (req.method === 'POST') {
-        const length = Number(req.headers['content-length']);
-        if (!Number.isFinite(length) || length > options.maxFrameBytes) {
-          res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
-          res.end('Payload too large');
-          return true;
-        }
-      }
+      if (req.method === 'POST' && !withinBodyLimit(req, res, options.maxFrameBytes)) return true;
       return sockjsHandler(req, res) === true;
     },
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
@@ -79,4 +71,26 @@ export function createSockJsTransport(
       for (const conn of open) conn.close();
     },
   };
+}
+
+/**
+ * Refuse (413) a declared Content-Length over the limit at once, and cut off
+ * a body that streams past it; sockjs itself would buffer any size.
+ */
+function withinBodyLimit(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
+  const refuse = () => {
+    if (!res.headersSent) res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
+    res.end('Payload too large');
+    req.socket.destroy();
+  };
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    refuse();
+    return false;
+  }
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) refuse();
+  });
+  return true;
 }
