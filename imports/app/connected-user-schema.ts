@@ -1,0 +1,28 @@
+import SimpleSchema from 'simpl-schema';
+import type { ConnectedUser } from './host';
+
+/**
+ * The ConnectedUsers record, validated before every write (and, in the MQTT
+ * bridge, on every record that arrives from another instance).
+ */
+export const RECORD_LIMITS = {
+  /** Longer user agents are cut to this many characters rather than refused. */
+  maxUserAgentLength: 512,
+  /** An IPv6 address with zone and port fits comfortably. */
+  maxClientAddressLength: 128,
+  maxIdLength: 64,
+} as const;
+
+export const ConnectedUserSchema = new SimpleSchema({
+  _id: { type: String, max: RECORD_LIMITS.maxIdLength },
+  userId: { type: String, max: RECORD_LIMITS.maxIdLength },
+  connectedAt: Date,
+  clientAddress: { type: String, optional: true, max: RECORD_LIMITS.maxClientAddressLength },
+  userAgent: { type: String, optional: true, max: RECORD_LIMITS.maxUserAgentLength },
+  instanceId: { type: String, max: RECORD_LIMITS.maxIdLength },
+});
+
+/** Throws a ClientError describing the first problem when `doc` is not a valid record. */
+export function validateConnectedUser(doc: unknown): asserts doc is ConnectedUser {
+  ConnectedUserSchema.validate(doc as object);
+}

@@ -1,0 +1,61 @@
+/**
+ * The narrow surface the presence app needs from its host. Both the real
+ * `Meteor` (with a `Mongo.Collection`) and the standalone DDP server's
+ * Meteor facade (with a store collection) satisfy it; `npm run typecheck`
+ * proves the former against @types/meteor (server/main.ts).
+ */
+export interface HostConnection {
+  id: string;
+  clientAddress: string | null;
+  httpHeaders: Record<string, string>;
+  onClose(callback: () => void): void;
+}
+
+export interface HostMethodThis {
+  connection: HostConnection | null;
+}
+
+export interface HostPublishThis {
+  connection: HostConnection;
+  userId: string | null;
+  added(collection: string, id: string, fields: Record<string, unknown>): void;
+  changed(collection: string, id: string, fields: Record<string, unknown>): void;
+  ready(): void;
+  onStop(callback: () => void): void;
+}
+
+export interface PresenceHost {
+  startup(callback: () => unknown): void;
+  onConnection(callback: (connection: HostConnection) => void): unknown;
+  methods(methods: { [name: string]: (this: HostMethodThis, ...args: any[]) => any }): void;
+  publish(name: string, handler: (this: HostPublishThis, ...args: any[]) => any): void;
+}
+
+/** A type alias (not an interface) so it fits stores typed over Record<string, unknown>. */
+export type ConnectedUser = {
+  /** The DDP session id. */
+  _id: string;
+  /** Same as _id: the field the well-known recipe uses, kept for clients written against it. */
+  userId: string;
+  connectedAt: Date;
+  clientAddress?: string;
+  userAgent?: string;
+  instanceId: string;
+};
+
+type Fields = Record<string, 0 | 1>;
+
+export interface PresenceCursor {
+  countAsync(): Promise<number>;
+  fetchAsync(): Promise<ConnectedUser[]>;
+  observeChanges(callbacks: {
+    added?(id: string, fields: Partial<ConnectedUser>): void;
+    removed?(id: string): void;
+  }): unknown;
+}
+
+export interface PresenceCollection {
+  insertAsync(doc: ConnectedUser): Promise<unknown>;
+  removeAsync(selector: { _id: string } | { instanceId: string }): Promise<unknown>;
+  find(selector?: { _id: string } | Record<string, never>, options?: { fields?: Fields }): PresenceCursor;
+}

@@ -1,0 +1,44 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { HostConnection } from './host';
+
+/**
+ * Who may see everyone. A policy gets the subscriber's context and answers
+ * 'monitor' (every record, every field) or 'self' (its own record only,
+ * without clientAddress). Replace it to decide from `userId` and roles.
+ */
+export type ViewerRole = 'monitor' | 'self';
+
+export interface PolicyContext {
+  connection: HostConnection;
+  userId: string | null;
+  /** The subscription's parameters, untrusted and unvalidated. */
+  params: unknown[];
+}
+
+export type PresencePolicy = (context: PolicyContext) => ViewerRole | Promise<ViewerRole>;
+
+/**
+ * Default policy: monitor when the first parameter is `{ token }` and the
+ * token equals the configured one. Both sides are hashed first so the
+ * comparison is constant-time whatever the lengths; with no token configured
+ * the same work is done and the answer is always 'self', so a wrong token
+ * cannot tell whether a token exists.
+ */
+export function tokenPolicy(monitorToken: string | undefined): PresencePolicy {
+  const expected = digest(monitorToken ?? '');
+  return ({ params }) => {
+    const offered = extractToken(params[0]);
+    const matches = timingSafeEqual(digest(offered ?? ''), expected);
+    return monitorToken && offered !== null && matches ? 'monitor' : 'self';
+  };
+}
+
+function extractToken(param: unknown): string | null {
+  if (typeof param !== 'object' || param === null) return null;
+  const token = (param as { token?: unknown }).token;
+  return typeof token === 'string' && token.length > 0 && token.length <= 1024 ? token : null;
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,133 @@
+import type { Logger } from '../log/logger';
+import { RECORD_LIMITS, validateConnectedUser } from './connected-user-schema';
+import type { ConnectedUser, HostConnection, PresenceCollection, PresenceHost } from './host';
+import { LiveCount } from './live-count';
+import type { PresencePolicy, ViewerRole } from './permission-policy';
+
+/**
+ * The app: track every DDP connection in ConnectedUsers, cheaply.
+ *
+ * - startup: remove this instance's stale records (only those with its
+ *   instanceId: other instances sharing the store keep theirs);
+ * - onConnection: insert a validated record; onClose: remove it;
+ * - method `getSessionId`: the caller's DDP session id;
+ * - method `presence.role`: what `list.connectedUsers` would show the caller;
+ * - publication `list.connectedUsers`: monitors see every record, others
+ *   only their own without clientAddress (the policy decides);
+ * - publication `list.connectedUsers.count`: `{_id: "total", count}` in the
+ *   client collection `connectedUsers.count`, for everyone.
+ *
+ * Example: `registerPresence(Meteor, ConnectedUsers, { instanceId, policy, log })`.
+ * It writes nothing to the users collection and holds no per-connection
+ * timers: one insert and one remove per connection.
+ */
+export const PRESENCE_NAMES = {
+  listPublication: 'list.connectedUsers',
+  countPublication: 'list.connectedUsers.count',
+  getSessionIdMethod: 'getSessionId',
+  roleMethod: 'presence.role',
+} as const;
+
+export interface PresenceOptions {
+  instanceId: string;
+  policy: PresencePolicy;
+  log: Logger;
+  /** Count updates to subscribers are batched over this window (default 50 ms). */
+  countCoalesceMs?: number;
+}
+
+export interface PresenceApp {
+  readonly liveCount: LiveCount;
+  /** Resolves when the record writes started so far have settled (for tests and shutdown). */
+  settled(): Promise<void>;
+}
+
+export function registerPresence(host: PresenceHost, collection: PresenceCollection, options: PresenceOptions): PresenceApp {
+  const { instanceId, policy, log } = options;
+  const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
+  /** Insert in flight per session, so a fast close never removes before the insert lands (no ghosts). */
+  const pendingInserts = new Map<string, Promise<boolean>>();
+
+  host.startup(async () => {
+    await collection.removeAsync({ instanceId });
+    log.info('Cleared this instance\'s stale connection records', { instanceId });
+    await liveCount.start(collection.find({}));
+  });
+
+  host.onConnection((connection) => {
+    const record = buildRecord(connection, instanceId);
+    const inserted = insertRecord(collection, record, log);
+    pendingInserts.set(connection.id, inserted);
+    connection.onClose(() => {
+      void inserted.then(async (ok) => {
+        pendingInserts.delete(connection.id);
+        if (!ok) return;
+        try {
+          await collection.removeAsync({ _id: connection.id });
+          log.info('Client disconnected', { session: connection.id });
+        } catch (error) {
+          log.error('Could not remove connection record', { session: connection.id, error });
+        }
+      });
+    });
+  });
+
+  const roleOf = async (connection: HostConnection, userId: string | null, params: unknown[]): Promise<ViewerRole> =>
+    (await policy({ connection, userId, params })) === 'monitor' ? 'monitor' : 'self';
+
+  host.methods({
+    [PRESENCE_NAMES.getSessionIdMethod]() {
+      return this.connection?.id ?? null;
+    },
+    async [PRESENCE_NAMES.roleMethod](...params: unknown[]) {
+      return this.connection ? roleOf(this.connection, null, params) : 'self';
+    },
+  });
+
+  host.publish(PRESENCE_NAMES.listPublication, async function (...params: unknown[]) {
+    const role = await roleOf(this.connection, this.userId, params);
+    if (role === 'monitor') return collection.find({});
+    return collection.find({ _id: this.connection.id }, { fields: { clientAddress: 0 } });
+  });
+
+  host.publish(PRESENCE_NAMES.countPublication, function () {
+    liveCount.serve(this);
+  });
+
+  return {
+    liveCount,
+    async settled() {
+      await Promise.all([...pendingInserts.values()]);
+    },
+  };
+}
+
+function buildRecord(connection: HostConnection, instanceId: string): ConnectedUser {
+  const record: ConnectedUser = {
+    _id: connection.id,
+    userId: connection.id,
+    connectedAt: new Date(),
+    instanceId,
+  };
+  if (typeof connection.clientAddress === 'string') record.clientAddress = connection.clientAddress;
+  const userAgent = connection.httpHeaders?.['user-agent'];
+  if (typeof userAgent === 'string' && userAgent) record.userAgent = userAgent.slice(0, RECORD_LIMITS.maxUserAgentLength);
+  return record;
+}
+
+async function insertRecord(collection: PresenceCollection, record: ConnectedUser, log: Logger): Promise<boolean> {
+  try {
+    validateConnectedUser(record);
+  } catch (error) {
+    log.warn('Connection record failed validation; not written', { session: record._id, error: (error as Error).message });
+    return false;
+  }
+  try {
+    await collection.insertAsync(record);
+    log.info('Client connected', { session: record._id, clientAddress: record.clientAddress });
+    return true;
+  } catch (error) {
+    log.error('Could not insert connection record', { session: record._id, error });
+    return false;
+  }
+}

@@ -1,0 +1,145 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomId } from '../ddp/random-id';
+import type { DdpServerOptions } from '../ddp/options';
+import type { LogLevel } from '../log/logger';
+
+/**
+ * The only place that reads `process.env` (and the command line). Everything
+ * else receives a typed Config. Variable names follow Meteor where Meteor
+ * defines them (PORT, BIND_IP, ROOT_URL, HTTP_FORWARDED_COUNT, METEOR_SETTINGS,
+ * MONGO_URL); the README's configuration table lists them all.
+ *
+ * Example: `const config = loadConfig()` or, in tests,
+ * `loadConfig({ PORT: '0' }, [])`.
+ */
+export interface MqttConfig {
+  url: string;
+  username?: string;
+  password?: string;
+  topicPrefix: string;
+  keepaliveSeconds: number;
+}
+
+export interface Config {
+  port: number;
+  bindIp: string;
+  rootUrl: string;
+  settings: Record<string, unknown>;
+  logLevel: LogLevel;
+  ddp: Partial<DdpServerOptions>;
+  mongoUrl?: string;
+  mqtt?: MqttConfig;
+  presence: {
+    instanceId: string;
+    monitorToken?: string;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, argv: readonly string[] = process.argv.slice(2)): Config {
+  const port = integer(env, 'PORT', 3000);
+  const rootUrl = env.ROOT_URL || `http://localhost:${port}`;
+  const settings = loadSettings(env, argv);
+  const presenceSettings = (settings.presence ?? {}) as { monitorToken?: unknown; instanceId?: unknown };
+  return {
+    port,
+    bindIp: env.BIND_IP || '0.0.0.0',
+    rootUrl,
+    settings,
+    logLevel: logLevel(env.LOG_LEVEL),
+    ddp: {
+      pathPrefix: rootPathPrefix(rootUrl),
+      httpForwardedCount: integer(env, 'HTTP_FORWARDED_COUNT', 0),
+      maxFrameBytes: optionalInteger(env, 'DDP_MAX_FRAME_BYTES'),
+      heartbeatIntervalMs: optionalInteger(env, 'DDP_HEARTBEAT_INTERVAL_MS'),
+      heartbeatTimeoutMs: optionalInteger(env, 'DDP_HEARTBEAT_TIMEOUT_MS'),
+      maxQueuedMessagesPerSession: optionalInteger(env, 'DDP_MAX_QUEUED_MESSAGES'),
+    },
+    mongoUrl: env.MONGO_URL || undefined,
+    mqtt: env.MQTT_URL
+      ? {
+          url: env.MQTT_URL,
+          username: env.MQTT_USERNAME || undefined,
+          password: env.MQTT_PASSWORD || undefined,
+          topicPrefix: env.MQTT_TOPIC_PREFIX || 'presence',
+          keepaliveSeconds: integer(env, 'MQTT_KEEPALIVE', 30),
+        }
+      : undefined,
+    presence: {
+      instanceId:
+        env.PRESENCE_INSTANCE_ID ||
+        (typeof presenceSettings.instanceId === 'string' && presenceSettings.instanceId) ||
+        stableInstanceId(env.PRESENCE_STATE_DIR || '.presence', port),
+      monitorToken:
+        env.PRESENCE_MONITOR_TOKEN ||
+        (typeof presenceSettings.monitorToken === 'string' && presenceSettings.monitorToken) ||
+        undefined,
+    },
+  };
+}
+
+/** METEOR_SETTINGS (JSON) wins, as in Meteor; else `--settings <file>`; else {}. */
+function loadSettings(env: Env, argv: readonly string[]): Record<string, unknown> {
+  if (env.METEOR_SETTINGS) return parseSettings(env.METEOR_SETTINGS, 'METEOR_SETTINGS');
+  const flag = argv.indexOf('--settings');
+  if (flag >= 0) {
+    const file = argv[flag + 1];
+    if (!file) throw new Error('--settings needs a file path');
+    return parseSettings(readFileSync(file, 'utf8'), file);
+  }
+  return {};
+}
+
+function parseSettings(text: string, source: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Settings in ${source} are not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`Settings in ${source} must be a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Meteor serves DDP under ROOT_URL's path: ROOT_URL=http://x/app → /app/websocket. */
+function rootPathPrefix(rootUrl: string): string {
+  const path = new URL(rootUrl).pathname.replace(/\/+$/, '');
+  return path === '/' ? '' : path;
+}
+
+/**
+ * Stable across restarts on this machine, so a restarted instance recognises
+ * (and clears) its own stale records: kept in `<stateDir>/instance-id-<port>`.
+ * Port 0 (tests) gets a fresh id each time.
+ */
+function stableInstanceId(stateDir: string, port: number): string {
+  if (port === 0) return randomId();
+  const file = join(stateDir, `instance-id-${port}`);
+  if (existsSync(file)) {
+    const saved = readFileSync(file, 'utf8').trim();
+    if (saved) return saved;
+  }
+  const id = randomId();
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(file, id + '\n');
+  return id;
+}
+
+function integer(env: Env, name: string, fallback: number): number {
+  return optionalInteger(env, name) ?? fallback;
+}
+
+function optionalInteger(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got '${raw}'`);
+  return value;
+}
+
+function logLevel(raw: string | undefined): LogLevel {
+  const levels: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+  return levels.includes(raw as LogLevel) ? (raw as LogLevel) : 'info';
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ConnectedUser } from '../../imports/app/host';
+import { MemoryCollection } from '../../imports/store/memory-collection';
+import { RawDdpClient } from '../helpers/raw-ddp-client';
+import { MONITOR_TOKEN, startAppForTest, waitFor } from '../helpers/app-test-server';
+
+const record = (id: string, instanceId: string): ConnectedUser => ({
+  _id: id, userId: id, connectedAt: new Date(0), instanceId,
+});
+
+describe('presence lifecycle', () => {
+  test('an abrupt disconnect (socket destroyed, no close frame) is removed', async () => {
+    const app = await startAppForTest({ DDP_HEARTBEAT_INTERVAL_MS: '200', DDP_HEARTBEAT_TIMEOUT_MS: '200' });
+    const { client, session } = await RawDdpClient.connect(app.wsUrl);
+    await waitFor(async () => (await app.collection.findOneAsync({ _id: session })) !== undefined);
+    (client.ws as unknown as { _socket: import('node:net').Socket })._socket.destroy();
+    await waitFor(async () => (await app.collection.findOneAsync({ _id: session })) === undefined, 1000, 'record removed');
+    await app.close();
+  });
+
+  test('a client that goes silent without any FIN is removed after the heartbeat timeout', async () => {
+    const app = await startAppForTest({ DDP_HEARTBEAT_INTERVAL_MS: '200', DDP_HEARTBEAT_TIMEOUT_MS: '200' });
+    const { client, session } = await RawDdpClient.connect(app.wsUrl);
+    (client.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    const started = Date.now();
+    await waitFor(async () => (await app.collection.findOneAsync({ _id: session })) === undefined, 2000, 'record removed');
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 200, `removed by the heartbeat (after ${elapsed} ms), not before`);
+    client.ws.terminate();
+    await app.close();
+  });
+
+  test('a restart clears this instance\'s stale records and leaves another instance\'s', async () => {
+    const shared = new MemoryCollection<ConnectedUser>('connectedUsers');
+    await shared.insertAsync(record('staleOfA000000001', 'instance-A'));
+    await shared.insertAsync(record('staleOfA000000002', 'instance-A'));
+    await shared.insertAsync(record('liveOfB0000000001', 'instance-B'));
+    const app = await startAppForTest({ PRESENCE_INSTANCE_ID: 'instance-A' }, { collection: shared });
+    assert.deepEqual((await shared.find().fetchAsync()).map((d) => d._id), ['liveOfB0000000001']);
+    const { client, session } = await RawDdpClient.connect(app.wsUrl);
+    await waitFor(async () => (await shared.find().countAsync()) === 2);
+    assert.equal((await shared.findOneAsync({ _id: session }))?.instanceId, 'instance-A');
+    client.close();
+    await waitFor(async () => (await shared.find().countAsync()) === 1);
+    assert.ok(app.logLines.some((l) => l.includes('Cleared this instance') && l.includes('instance-A')));
+    await app.close();
+  });
+
+  test('a record that fails the schema is not written, and the failure is logged', async () => {
+    const app = await startAppForTest({ HTTP_FORWARDED_COUNT: '1' });
+    const { client, session } = await RawDdpClient.connect(app.wsUrl, { 'x-forwarded-for': 'x'.repeat(300) });
+    client.send({ msg: 'method', id: '1', method: 'getSessionId', params: [] });
+    assert.equal((await client.until((f) => f.msg === 'result')).result, session, 'the connection itself still works');
+    assert.equal(await app.collection.findOneAsync({ _id: session }), undefined);
+    assert.ok(app.logLines.some((l) => l.includes('failed validation') && l.includes(session)));
+    client.close();
+    await app.close();
+  });
+
+  test('connect and disconnect are logged with the session id', async () => {
+    const app = await startAppForTest();
+    const { client, session } = await RawDdpClient.connect(app.wsUrl);
+    client.close();
+    await waitFor(() => app.logLines.some((l) => l.includes('Client disconnected') && l.includes(session)));
+    assert.ok(app.logLines.some((l) => l.includes('Client connected') && l.includes(session)));
+    await app.close();
+  });
+
+  test('with no token configured nobody is a monitor, and startup says so once', async () => {
+    const app = await startAppForTest({ PRESENCE_MONITOR_TOKEN: '' });
+    assert.equal(app.logLines.filter((l) => l.includes('nobody gets monitor rights')).length, 1);
+    const { client } = await RawDdpClient.connect(app.wsUrl);
+    for (const token of ['', 'anything', MONITOR_TOKEN]) {
+      client.send({ msg: 'method', id: token, method: 'presence.role', params: [{ token }] });
+      assert.equal((await client.until((f) => f.msg === 'result' && f.id === token)).result, 'self');
+    }
+    client.close();
+    await app.close();
+  });
+
+  test('the monitor token can come from settings.presence.monitorToken (METEOR_SETTINGS)', async () => {
+    const app = await startAppForTest({
+      PRESENCE_MONITOR_TOKEN: '',
+      METEOR_SETTINGS: JSON.stringify({ presence: { monitorToken: 'from-settings' } }),
+    });
+    const { client } = await RawDdpClient.connect(app.wsUrl);
+    client.send({ msg: 'method', id: '1', method: 'presence.role', params: [{ token: 'from-settings' }] });
+    assert.equal((await client.until((f) => f.msg === 'result')).result, 'monitor');
+    client.close();
+    await app.close();
+  });
+
+  test('a close that races the insert leaves no ghost record', async () => {
+    const app = await startAppForTest();
+    for (let i = 0; i < 50; i++) {
+      const client = await RawDdpClient.open(app.wsUrl);
+      client.send({ msg: 'connect', version: '1', support: ['1'] });
+      client.ws.terminate();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await app.presence!.settled();
+    assert.equal(await app.collection.find().countAsync(), 0);
+    await app.close();
+  });
+});

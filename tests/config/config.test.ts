@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../imports/config/config';
+
+describe('configuration, read as Meteor reads it', () => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'presence-state-'));
+  const base = { PRESENCE_STATE_DIR: stateDir };
+
+  test('defaults', () => {
+    const c = loadConfig(base, []);
+    assert.equal(c.port, 3000);
+    assert.equal(c.rootUrl, 'http://localhost:3000');
+    assert.equal(c.ddp.pathPrefix, '');
+    assert.equal(c.ddp.httpForwardedCount, 0);
+    assert.deepEqual(c.settings, {});
+    assert.equal(c.mqtt, undefined);
+    assert.equal(c.mongoUrl, undefined);
+    assert.equal(c.presence.monitorToken, undefined);
+  });
+
+  test('PORT, ROOT_URL path prefix, HTTP_FORWARDED_COUNT', () => {
+    const c = loadConfig({ ...base, PORT: '4100', ROOT_URL: 'https://example.com/app/', HTTP_FORWARDED_COUNT: '2' }, []);
+    assert.equal(c.port, 4100);
+    assert.equal(c.ddp.pathPrefix, '/app');
+    assert.equal(c.ddp.httpForwardedCount, 2);
+  });
+
+  test('METEOR_SETTINGS wins over --settings; --settings reads a file', () => {
+    const file = join(stateDir, 'settings.json');
+    writeFileSync(file, JSON.stringify({ presence: { monitorToken: 'file-token' }, public: { a: 1 } }));
+    assert.equal(loadConfig(base, ['--settings', file]).presence.monitorToken, 'file-token');
+    const both = loadConfig({ ...base, METEOR_SETTINGS: '{"presence":{"monitorToken":"env-token"}}' }, ['--settings', file]);
+    assert.equal(both.presence.monitorToken, 'env-token');
+    assert.equal(loadConfig({ ...base, PRESENCE_MONITOR_TOKEN: 'direct' }, ['--settings', file]).presence.monitorToken, 'direct');
+  });
+
+  test('bad values get a clear error', () => {
+    assert.throws(() => loadConfig({ ...base, PORT: 'eighty' }, []), /PORT must be an integer/);
+    assert.throws(() => loadConfig({ ...base, METEOR_SETTINGS: '{' }, []), /METEOR_SETTINGS are not valid JSON/);
+    assert.throws(() => loadConfig({ ...base, METEOR_SETTINGS: '[1]' }, []), /must be a JSON object/);
+    assert.throws(() => loadConfig(base, ['--settings']), /--settings needs a file path/);
+  });
+
+  test('the generated instance id is stable across restarts on the same port', () => {
+    const first = loadConfig({ ...base, PORT: '4200' }, []).presence.instanceId;
+    const second = loadConfig({ ...base, PORT: '4200' }, []).presence.instanceId;
+    const otherPort = loadConfig({ ...base, PORT: '4201' }, []).presence.instanceId;
+    assert.equal(first, second);
+    assert.notEqual(first, otherPort);
+    assert.equal(readFileSync(join(stateDir, 'instance-id-4200'), 'utf8').trim(), first);
+    assert.equal(loadConfig({ ...base, PORT: '4200', PRESENCE_INSTANCE_ID: 'mine' }, []).presence.instanceId, 'mine');
+  });
+
+  test('MQTT settings only when MQTT_URL is set', () => {
+    const c = loadConfig({ ...base, MQTT_URL: 'mqtt://u:p@127.0.0.1:1883', MQTT_KEEPALIVE: '2' }, []);
+    assert.deepEqual(c.mqtt, { url: 'mqtt://u:p@127.0.0.1:1883', username: undefined, password: undefined, topicPrefix: 'presence', keepaliveSeconds: 2 });
+  });
+});
