@@ -1,0 +1,2 @@
+// Stylesheets are imported for their side effect; esbuild (standalone) and Meteor bundle them.
+declare module '*.css';
