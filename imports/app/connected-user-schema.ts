@@ -24,5 +24,6 @@ export const ConnectedUserSchema = new SimpleSchema({
 
 /** Throws a ClientError describing the first problem when `doc` is not a valid record. */
 export function validateConnectedUser(doc: unknown): asserts doc is ConnectedUser {
-  ConnectedUserSchema.validate(doc as object);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('A connection record must be an object');
+  ConnectedUserSchema.validate(doc);
 }

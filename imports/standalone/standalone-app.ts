@@ -12,12 +12,16 @@ import { createLogger, type Logger } from '../log/logger';
 import type { StoreCollection } from '../store/collection';
 import { MemoryCollection } from '../store/memory-collection';
 import { MongoCollection } from '../store/mongo-collection';
+import { validateConnectedUser } from '../app/connected-user-schema';
+import { defaultMqttBridgeLimits, MqttBridge } from '../mqtt/mqtt-bridge';
+import type { Document } from '../store/collection';
+import { publishBridgeStatus } from './bridge-status-publication';
 import { staticFiles } from './static-files';
 
 /**
  * Everything `npm start` runs, as one function the tests and the benchmark
- * call too: config → store → DDP server → presence app → static files.
- * The MQTT bridge is attached by the caller when configured.
+ * call too: config → store → DDP server → presence app → MQTT bridge (when
+ * MQTT_URL is set) → static files.
  */
 export interface StandaloneApp {
   config: Config;
@@ -28,6 +32,7 @@ export interface StandaloneApp {
   meteor: StandaloneMeteor;
   collection: StoreCollection<ConnectedUser>;
   presence: PresenceApp | null;
+  bridge: MqttBridge | null;
   log: Logger;
   close(): Promise<void>;
 }
@@ -63,17 +68,26 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
   const ddp = new DdpServer(config.ddp, log);
   const meteor = createMeteorFacade(ddp, config.settings, log);
   let presence: PresenceApp | null = null;
+  let bridge: MqttBridge | null = null;
   if (overrides.presence !== false) {
     if (!overrides.policy && !config.presence.monitorToken) {
       log.warn('No PRESENCE_MONITOR_TOKEN (or settings.presence.monitorToken): nobody gets monitor rights');
     }
-    presence = registerPresence(meteor, collection, {
-      instanceId: config.presence.instanceId,
-      policy: overrides.policy ?? tokenPolicy(config.presence.monitorToken),
-      log,
-    });
+    const policy = overrides.policy ?? tokenPolicy(config.presence.monitorToken);
+    presence = registerPresence(meteor, collection, { instanceId: config.presence.instanceId, policy, log });
+    if (config.mqtt) {
+      bridge = new MqttBridge(
+        { ...defaultMqttBridgeLimits, ...config.mqtt, instanceId: config.presence.instanceId },
+        collection as unknown as StoreCollection<Document>,
+        validateConnectedUser,
+        log,
+      );
+    }
+    publishBridgeStatus(meteor, policy, bridge);
   }
   await meteor.runStartup();
+  // After startup: the stale-record cleanup has run, so nothing stale is published.
+  bridge?.start();
 
   const http = createServer();
   ddp.attach(http, staticFiles(overrides.staticRoot ?? DEFAULT_STATIC_ROOT, config.ddp.pathPrefix));
@@ -87,8 +101,10 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
   log.info('Listening', { url, instanceId: config.presence.instanceId });
 
   return {
-    config, url, port, http, ddp, meteor, collection, presence, log,
+    config, url, port, http, ddp, meteor, collection, presence, bridge, log,
     async close() {
+      // Bridge first: others drop our records at once, and our retained records are cleared.
+      await bridge?.stop();
       ddp.close();
       await presence?.settled();
       http.closeAllConnections();

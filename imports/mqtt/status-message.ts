@@ -1,0 +1,28 @@
+import SimpleSchema from 'simpl-schema';
+
+/**
+ * An instance's retained status. `epoch` identifies one run of the instance
+ * (its start time in ms): an `offline` whose epoch is older than the latest
+ * `online` seen is a stale death from an earlier run and is ignored
+ * (compare Sparkplug's bdSeq).
+ */
+export interface InstanceStatus {
+  state: 'online' | 'offline';
+  epoch: number;
+  startedAt?: string;
+  reason?: 'will' | 'shutdown';
+}
+
+const StatusSchema = new SimpleSchema({
+  state: { type: String, allowedValues: ['online', 'offline'] },
+  epoch: { type: SimpleSchema.Integer, min: 0 },
+  startedAt: { type: String, optional: true, max: 64 },
+  reason: { type: String, optional: true, allowedValues: ['will', 'shutdown'] },
+});
+
+export function parseStatus(payload: Buffer): InstanceStatus {
+  const value = JSON.parse(payload.toString('utf8')) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('status must be a JSON object');
+  StatusSchema.validate(value as object);
+  return value as InstanceStatus;
+}
