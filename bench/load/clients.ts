@@ -1,0 +1,82 @@
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+
+/**
+ * One held client connection, whatever the protocol: DDP over a raw
+ * WebSocket (servers a, b, c) or Socket.IO (server d). `id` is the server's
+ * id for it (the DDP session, the socket.io id).
+ */
+export type Protocol = 'ddp' | 'socketio';
+
+export interface HeldConnection {
+  id: string;
+  close(): Promise<void>;
+}
+
+export interface MonitorEvents {
+  /** A connection appeared in / left the monitor's view. */
+  onAdded(id: string): void;
+  onRemoved(id: string): void;
+}
+
+const CONNECT_FRAME = JSON.stringify({ msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1'] });
+const PONG = '{"msg":"pong"}';
+
+export function openConnection(
+  protocol: Protocol,
+  url: string,
+  localAddress: string,
+  monitor?: { token: string; events: MonitorEvents },
+): Promise<HeldConnection> {
+  return protocol === 'ddp' ? openDdp(url, localAddress, monitor) : openSocketIo(url, localAddress, monitor);
+}
+
+function openDdp(url: string, localAddress: string, monitor?: { token: string; events: MonitorEvents }): Promise<HeldConnection> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false });
+    let session: string | null = null;
+    const closed = new Promise<void>((r) => ws.once('close', () => r()));
+    ws.once('open', () => {
+      ws.send(CONNECT_FRAME);
+      if (monitor) ws.send(JSON.stringify({ msg: 'sub', id: 'm', name: 'list.connectedUsers', params: [{ token: monitor.token }] }));
+    });
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (session === null) {
+        const frame = JSON.parse(text) as { msg: string; session?: string };
+        if (frame.msg !== 'connected') return reject(new Error(`handshake: ${text.slice(0, 80)}`));
+        session = frame.session!;
+        resolve({ id: session, close: () => (ws.close(), closed) });
+        return;
+      }
+      if (text.startsWith('{"msg":"ping"')) return void ws.send(PONG);
+      if (!monitor) return;
+      if (text.startsWith('{"msg":"added","collection":"connectedUsers"')) monitor.events.onAdded(JSON.parse(text).id);
+      else if (text.startsWith('{"msg":"removed","collection":"connectedUsers"')) monitor.events.onRemoved(JSON.parse(text).id);
+    });
+    ws.once('error', (error) => (session === null ? reject(error) : undefined));
+  });
+}
+
+function openSocketIo(url: string, localAddress: string, monitor?: { token: string; events: MonitorEvents }): Promise<HeldConnection> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      perMessageDeflate: false,
+      localAddress,
+    } as unknown as Parameters<typeof io>[1]); // localAddress and perMessageDeflate reach ws, typed narrower
+    const closed = new Promise<void>((r) => socket.once('disconnect', () => r()));
+    socket.once('connect_error', reject);
+    socket.once('connect', () => {
+      if (monitor) {
+        socket.on('list', (list: Array<{ id: string }>) => list.forEach((e) => monitor.events.onAdded(e.id)));
+        socket.on('join', (e: { id: string }) => monitor.events.onAdded(e.id));
+        socket.on('leave', (id: string) => monitor.events.onRemoved(id));
+        socket.emit('monitor');
+      }
+      resolve({ id: socket.id!, close: () => (socket.disconnect(), closed) });
+    });
+  });
+}

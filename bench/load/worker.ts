@@ -1,0 +1,129 @@
+/**
+ * A load-generator process. Several run side by side, each bound to its own
+ * 127.0.0.x source address (so no single address runs out of ephemeral
+ * ports) and each under the per-process open-file limit. Driven over IPC:
+ *   open     open `count` more connections, `concurrency` at a time
+ *   closeAll close every held connection
+ *   probe    monitors + churn: close→removal latency as the monitors see it
+ */
+import { openConnection, type HeldConnection, type Protocol } from './clients';
+
+type Command =
+  | { id: number; type: 'open'; protocol: Protocol; url: string; count: number; concurrency: number }
+  | { id: number; type: 'closeAll' }
+  | { id: number; type: 'probe'; protocol: Protocol; url: string; monitors: number; token: string; ratePerSecond: number; seconds: number };
+
+const localAddress = process.env.BENCH_LOCAL_ADDRESS ?? '127.0.0.1';
+const held: HeldConnection[] = [];
+
+process.on('message', async (command: Command) => {
+  try {
+    const result = await handle(command);
+    process.send!({ id: command.id, result });
+  } catch (error) {
+    process.send!({ id: command.id, error: (error as Error).message });
+  }
+});
+process.send!({ type: 'ready' });
+
+async function handle(command: Command): Promise<unknown> {
+  switch (command.type) {
+    case 'open':
+      return openMany(command.protocol, command.url, command.count, command.concurrency);
+    case 'closeAll': {
+      const all = held.splice(0);
+      await Promise.all(all.map((c) => c.close()));
+      return { closed: all.length };
+    }
+    case 'probe':
+      return probe(command);
+  }
+}
+
+async function openMany(protocol: Protocol, url: string, count: number, concurrency: number) {
+  const started = performance.now();
+  let opened = 0;
+  let failed = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const lane = async () => {
+    while (next < count && failed === 0) {
+      next++;
+      try {
+        held.push(await openConnection(protocol, url, localAddress));
+        opened++;
+      } catch (error) {
+        failed++;
+        firstError ??= (error as Error).message ?? String(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  return { opened, failed, firstError, ms: performance.now() - started, held: held.length };
+}
+
+/**
+ * `monitors` watchers subscribe to the list; then connections are opened at
+ * `ratePerSecond`, each closed as soon as every monitor has seen it, and the
+ * time from close() to each monitor's removal is recorded.
+ */
+async function probe(command: Extract<Command, { type: 'probe' }>) {
+  const closedAt = new Map<string, number>();
+  const addedBy = new Map<string, number>();
+  const waitingForAdd = new Map<string, () => void>();
+  const latencies: number[] = [];
+  const watchers = await Promise.all(
+    Array.from({ length: command.monitors }, () =>
+      openConnection(command.protocol, command.url, localAddress, {
+        token: command.token,
+        events: {
+          onAdded: (id) => {
+            const n = (addedBy.get(id) ?? 0) + 1;
+            addedBy.set(id, n);
+            if (n === command.monitors) waitingForAdd.get(id)?.();
+          },
+          onRemoved: (id) => {
+            const t0 = closedAt.get(id);
+            if (t0 !== undefined) latencies.push(performance.now() - t0);
+          },
+        },
+      }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 300)); // let the initial lists arrive
+  const churnOne = async () => {
+    const conn = await openConnection(command.protocol, command.url, localAddress);
+    if (command.monitors > 0 && (addedBy.get(conn.id) ?? 0) < command.monitors) {
+      await Promise.race([
+        new Promise<void>((r) => waitingForAdd.set(conn.id, r)),
+        new Promise((r) => setTimeout(r, 2000)),
+      ]);
+      waitingForAdd.delete(conn.id);
+    }
+    closedAt.set(conn.id, performance.now());
+    await conn.close();
+  };
+  const total = Math.round(command.ratePerSecond * command.seconds);
+  const intervalMs = 1000 / command.ratePerSecond;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  let errors = 0;
+  for (let i = 0; i < total; i++) {
+    const due = started + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(churnOne().catch(() => void errors++));
+  }
+  await Promise.all(inFlight);
+  const expected = closedAt.size * command.monitors;
+  const deadline = performance.now() + 5000;
+  while (latencies.length < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await Promise.all(watchers.map((w) => w.close()));
+  return {
+    churned: closedAt.size,
+    errors,
+    achievedRate: closedAt.size / ((performance.now() - started) / 1000),
+    latencies,
+    missing: expected - latencies.length,
+  };
+}

@@ -1,0 +1,55 @@
+import type { ServerKind } from './processes';
+
+export interface LatencyPoint {
+  background: number;
+  monitors: number;
+  p50: number | null;
+  p99: number | null;
+  samples: number;
+  missing: number;
+  achievedRate: number | null;
+}
+
+export interface ServerResult {
+  kind: ServerKind;
+  label: string;
+  target: number;
+  held: number;
+  firstFailure?: string;
+  rssBaselineMb: number | null;
+  memory: Array<{ connections: number; rssMb: number }>;
+  bytesPerConnection: number | null;
+  connectsPerSecond: number | null;
+  latency: LatencyPoint[];
+  cpuMsPer1000Events: number | null;
+  recordsLeft: number | null;
+}
+
+export interface SoakResult {
+  seconds: number;
+  background: number;
+  ratePerSecond: number;
+  samples: Array<{ atSecond: number; rssMb: number }>;
+  growthMbAfterWarmup: number | null;
+}
+
+export interface ScaleOutResult {
+  instances: number;
+  target: number;
+  held: number;
+  firstFailure?: string;
+  countSeenByMonitor: number | null;
+  convergedMs: number | null;
+  perInstance: Array<{ held: number; records: number; rssMb: number }>;
+  skipped?: string;
+}
+
+export interface BenchResult {
+  startedAt: string;
+  mode: 'quick' | 'full';
+  machine: { cpus: number; totalMemGb: number; node: string; openFileLimit: string };
+  servers: ServerResult[];
+  soak: SoakResult | null;
+  scaleOut: ScaleOutResult | null;
+  durationSeconds: number;
+}
