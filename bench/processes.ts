@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { buildServer } from '../scripts/build-server';
 import type { ServerSample } from './servers/ipc';
 
 /** A child process driven by request/response messages over Node IPC. */
@@ -52,6 +53,17 @@ export class IpcChild {
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+/**
+ * Servers and workers run from an esbuild bundle (see scripts/build-server.ts),
+ * not through tsx, so that what is measured is the code, not the loader.
+ */
+export async function buildBenchProcesses(): Promise<void> {
+  await buildServer(
+    { 'bare-ws': 'bench/servers/bare-ws.ts', socketio: 'bench/servers/socketio.ts', ddp: 'bench/servers/ddp.ts', worker: 'bench/load/worker.ts' },
+    'bench/dist',
+  );
+}
+
 export type ServerKind = 'app' | 'ddp-only' | 'bare-ws' | 'socketio';
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
@@ -71,9 +83,9 @@ export interface ServerUnderTest {
 }
 
 export async function startServer(kind: ServerKind, env: Record<string, string> = {}): Promise<ServerUnderTest> {
-  const script = kind === 'bare-ws' ? 'servers/bare-ws.ts' : kind === 'socketio' ? 'servers/socketio.ts' : 'servers/ddp.ts';
+  const script = kind === 'bare-ws' ? 'dist/bare-ws.mjs' : kind === 'socketio' ? 'dist/socketio.mjs' : 'dist/ddp.mjs';
   const child = fork(here(script), [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    execArgv: ['--expose-gc'],
     env: {
       ...process.env,
       PORT: '0',
@@ -100,8 +112,8 @@ export async function startServer(kind: ServerKind, env: Record<string, string> 
 /** Load generators, each on its own 127.0.0.x source address. */
 export async function startWorkers(count: number, firstAddress = 10): Promise<IpcChild[]> {
   const workers = Array.from({ length: count }, (_, i) => {
-    const child = fork(here('load/worker.ts'), [], {
-      execArgv: ['--import', 'tsx'],
+    const child = fork(here('dist/worker.mjs'), [], {
+      execArgv: [],
       env: { ...process.env, BENCH_LOCAL_ADDRESS: `127.0.0.${firstAddress + i}` },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

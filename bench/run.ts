@@ -14,12 +14,16 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startMosquitto, MOSQUITTO_PATH } from '../tests/helpers/brokers';
 import { renderChart } from './chart';
-import { SERVER_LABELS, startServer, startWorkers, type IpcChild, type ServerKind, type ServerUnderTest } from './processes';
+import { buildBenchProcesses, SERVER_LABELS, startServer, startWorkers, type IpcChild, type ServerKind, type ServerUnderTest } from './processes';
 import { renderReport } from './report';
 import type { BenchResult, LatencyPoint, ScaleOutResult, ServerResult, SoakResult } from './results-types';
 import { percentile, round } from './stats';
 
 const quick = process.argv.includes('--quick');
+/** `--servers=app,bare-ws` runs only those; `--no-soak`, `--no-scale-out` skip those phases (for profiling). */
+const onlyServers = process.argv.find((a) => a.startsWith('--servers='))?.slice('--servers='.length).split(',');
+const skipSoak = process.argv.includes('--no-soak');
+const skipScaleOut = process.argv.includes('--no-scale-out');
 const TOKEN = 'bench-monitor-token';
 const plan = quick
   ? { levels: [200, 1000], max: 2000, probeSeconds: 2, rate: 200, workers: 2, soakSeconds: 0, scaleOut: 1500, scaleWorkers: 3 }
@@ -78,10 +82,11 @@ async function probe(worker: IpcChild, server: ServerUnderTest, monitors: number
   };
 }
 
-async function benchServer(kind: ServerKind): Promise<ServerResult> {
+/** Each server gets its own source addresses, so TIME_WAIT left by the previous one cannot slow its connects. */
+async function benchServer(kind: ServerKind, firstAddress: number): Promise<ServerResult> {
   log(`${SERVER_LABELS[kind]}: starting`);
   const server = await startServer(kind, { PRESENCE_MONITOR_TOKEN: TOKEN });
-  const workers = await startWorkers(plan.workers);
+  const workers = await startWorkers(plan.workers, firstAddress);
   const hasPresence = kind === 'app' || kind === 'socketio';
   const result: ServerResult = {
     kind, label: SERVER_LABELS[kind], target: plan.max, held: 0, rssBaselineMb: null, memory: [],
@@ -134,7 +139,7 @@ async function soak(): Promise<SoakResult | null> {
   const background = 5000;
   log(`soak: (a) with ${background} connections held, churn ${plan.rate}/s for ${plan.soakSeconds} s`);
   const server = await startServer('app', { PRESENCE_MONITOR_TOKEN: TOKEN });
-  const workers = await startWorkers(2, 30);
+  const workers = await startWorkers(2, 60);
   const samples: SoakResult['samples'] = [];
   try {
     await openTo(workers, server, 0, background);
@@ -175,7 +180,7 @@ async function scaleOut(): Promise<ScaleOutResult> {
   const servers = await Promise.all(
     [1, 2, 3].map((i) => startServer('app', { PRESENCE_MONITOR_TOKEN: TOKEN, MQTT_URL: broker.url, MQTT_KEEPALIVE: '10', PRESENCE_INSTANCE_ID: `bench-${i}` })),
   );
-  const workers = await startWorkers(plan.scaleWorkers, 40);
+  const workers = await startWorkers(plan.scaleWorkers, 70);
   let monitor: Awaited<ReturnType<typeof watchCount>> | null = null;
   try {
     const perServer = plan.scaleOut / 3;
@@ -208,10 +213,12 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const openFileLimit = execSync('ulimit -Sn; ulimit -Hn', { shell: '/bin/bash' }).toString().trim().split('\n').join(' soft / ') + ' hard';
   log(`mode ${quick ? 'quick' : 'full'}; open-file limit per process: ${openFileLimit}`);
+  await buildBenchProcesses();
   const servers: ServerResult[] = [];
-  for (const kind of ['app', 'ddp-only', 'bare-ws', 'socketio'] as const) servers.push(await benchServer(kind));
-  const soakResult = await soak();
-  const scaleOutResult = await scaleOut();
+  const kinds = (['app', 'ddp-only', 'bare-ws', 'socketio'] as const).filter((k) => !onlyServers || onlyServers.includes(k));
+  for (const [i, kind] of kinds.entries()) servers.push(await benchServer(kind, 10 + i * 10));
+  const soakResult = skipSoak ? null : await soak();
+  const scaleOutResult = skipScaleOut ? null : await scaleOut();
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',

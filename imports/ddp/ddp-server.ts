@@ -3,14 +3,14 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../log/logger';
 import { resolveClientAddress, type ConnectionHandle } from './connection-handle';
 import type { MethodHandler, PublishHandler } from './contexts';
-import type { ProtocolErrorReason } from './meteor-error';
 import { resolveDdpServerOptions, type DdpServerOptions } from './options';
 import { randomId } from './random-id';
 import { Session, type SessionCloseReason, type SessionRegistry } from './session';
 import { createSockJsTransport } from './transports/sockjs-transport';
 import type { HttpTransport, TransportSocket, TransportSocketEvents } from './transports/transport-socket';
 import { createWebSocketTransport } from './transports/websocket-transport';
-import { negotiateVersion, parseDdp, stringifyDdp, type DdpMessage } from './wire';
+import { SocketGate, type SessionOpener } from './socket-gate';
+import { negotiateVersion, stringifyDdp, type DdpMessage } from './wire';
 
 export type FallbackRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -26,7 +26,7 @@ export type FallbackRequestHandler = (req: IncomingMessage, res: ServerResponse)
  * It knows nothing about presence; the app registers on it through the
  * Meteor-shaped facade (meteor-facade.ts).
  */
-export class DdpServer implements SessionRegistry {
+export class DdpServer implements SessionRegistry, SessionOpener {
   readonly options: DdpServerOptions;
   readonly methodHandlers = new Map<string, MethodHandler>();
   readonly publishHandlers = new Map<string, PublishHandler>();
@@ -51,11 +51,16 @@ export class DdpServer implements SessionRegistry {
       createSockJsTransport(accept, this.options, this.log),
     ];
     httpServer.on('request', (req, res) => {
-      if (!this.transports.some((t) => t.handleRequest(req, res))) this.fallback(req, res);
+      for (const transport of this.transports) if (transport.handleRequest(req, res)) return;
+      this.fallback(req, res);
     });
     httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => socket.destroy());
-      if (!this.transports.some((t) => t.handleUpgrade(req, socket, head))) socket.destroy();
+      // A named function, not a closure: a closure here would share this
+      // scope and keep `req` and `head` (a slice of an 8 KiB pool slab)
+      // alive for the socket's lifetime, ~10 KB per connection.
+      socket.on('error', destroyOnError);
+      for (const transport of this.transports) if (transport.handleUpgrade(req, socket, head)) return;
+      socket.destroy();
     });
   }
 
@@ -97,65 +102,11 @@ export class DdpServer implements SessionRegistry {
   }
 
   private acceptSocket(socket: TransportSocket): TransportSocketEvents {
-    let session: Session | null = null;
-    const deadline = setTimeout(() => {
-      if (!session) socket.close();
-    }, this.options.connectDeadlineMs);
-    deadline.unref();
-
-    const sendError = (reason: ProtocolErrorReason, offendingMessage?: DdpMessage | null) => {
-      const msg = offendingMessage ? { msg: 'error', reason, offendingMessage } : { msg: 'error', reason };
-      try {
-        socket.send(stringifyDdp(msg));
-      } catch (error) {
-        this.log.debug('Could not serialise an error reply', { reason, error });
-      }
-    };
-
-    const onFrame = (frame: string) => {
-      try {
-        let msg: DdpMessage | null;
-        try {
-          msg = parseDdp(frame);
-        } catch {
-          sendError('Parse error');
-          return;
-        }
-        if (msg === null || !msg.msg) {
-          sendError('Bad request', msg);
-          return;
-        }
-        if (msg.msg === 'connect') {
-          if (session) {
-            sendError('Already connected', msg);
-            return;
-          }
-          session = this.handleConnect(socket, msg);
-          if (session) clearTimeout(deadline);
-          return;
-        }
-        if (!session) {
-          sendError('Must connect first', msg);
-          return;
-        }
-        session.processMessage(msg);
-      } catch (error) {
-        this.log.error('Internal exception while processing message', { session: session?.id, error });
-      }
-    };
-
-    return {
-      onFrame,
-      onClose: () => {
-        clearTimeout(deadline);
-        session?.close('transport closed');
-        session = null;
-      },
-    };
+    return new SocketGate(socket, this, this.options.connectDeadlineMs, this.log);
   }
 
   /** DDP.md "connect": negotiate, then answer `connected` or `failed` + close. */
-  private handleConnect(socket: TransportSocket, msg: DdpMessage): Session | null {
+  openSession(socket: TransportSocket, msg: DdpMessage): Session | null {
     const { version, support } = msg;
     const fail = (suggested: string) => {
       socket.send(stringifyDdp({ msg: 'failed', version: suggested }));
@@ -191,4 +142,8 @@ export class DdpServer implements SessionRegistry {
     }
     return session;
   }
+}
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
 }

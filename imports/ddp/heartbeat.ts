@@ -7,6 +7,11 @@
  * session is closed: this is how a client whose socket vanished without a
  * close frame is detected. intervalMs = 0 disables it.
  */
+export interface HeartbeatTarget {
+  sendPing(): void;
+  onHeartbeatTimeout(): void;
+}
+
 export class Heartbeat {
   private seenPacket = false;
   private intervalTimer: NodeJS.Timeout | null = null;
@@ -15,8 +20,7 @@ export class Heartbeat {
   constructor(
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
-    private readonly sendPing: () => void,
-    private readonly onTimeout: () => void,
+    private readonly target: HeartbeatTarget,
   ) {}
 
   start(): void {
@@ -39,10 +43,10 @@ export class Heartbeat {
 
   private intervalFired(): void {
     if (!this.seenPacket && !this.timeoutTimer) {
-      this.sendPing();
+      this.target.sendPing();
       this.timeoutTimer = setTimeout(() => {
         this.timeoutTimer = null;
-        this.onTimeout();
+        this.target.onHeartbeatTimeout();
       }, this.timeoutMs);
       this.timeoutTimer.unref();
     }

@@ -11,10 +11,11 @@ import EJSON from 'ejson';
  */
 export type Fields = Record<string, unknown>;
 
+/** Where the merge box sends what the client must hear (the session, in practice). */
 export interface MergeBoxOutput {
-  added(collection: string, id: string, fields: Fields): void;
-  changed(collection: string, id: string, fields: Fields): void;
-  removed(collection: string, id: string): void;
+  sendAdded(collection: string, id: string, fields: Fields): void;
+  sendChanged(collection: string, id: string, fields: Fields): void;
+  sendRemoved(collection: string, id: string): void;
 }
 
 interface Provided {
@@ -74,7 +75,7 @@ export class MergeBox {
     view.existsIn.add(handle);
     const collector: Fields = {};
     for (const [key, value] of Object.entries(fields)) view.changeField(handle, key, value, collector, true);
-    if (isNew) this.out.added(collection, id, collector);
+    if (isNew) this.out.sendAdded(collection, id, collector);
     else this.emitChanged(collection, id, collector);
   }
 
@@ -97,7 +98,7 @@ export class MergeBox {
     if (view.existsIn.size === 0) {
       docs.delete(id);
       if (docs.size === 0) this.collections.delete(collection);
-      this.out.removed(collection, id);
+      this.out.sendRemoved(collection, id);
       return;
     }
     const collector: Fields = {};
@@ -117,6 +118,6 @@ export class MergeBox {
   }
 
   private emitChanged(collection: string, id: string, fields: Fields): void {
-    if (Object.keys(fields).length) this.out.changed(collection, id, fields);
+    if (Object.keys(fields).length) this.out.sendChanged(collection, id, fields);
   }
 }

@@ -5,7 +5,11 @@
  * settles or calls `unblock()`; a rejected or throwing task only unblocks, it
  * never stops the queue. `maxLength` bounds what a flooding client can pile up.
  */
-export type QueueTask<T> = (item: T, unblock: () => void) => unknown;
+export interface QueueRunner<T> {
+  /** Run one item; return a promise to hold the queue until it settles. */
+  runTask(item: T, unblock: () => void): unknown;
+  onTaskError(error: unknown, item: T): void;
+}
 
 export class SessionQueue<T> {
   private readonly items: T[] = [];
@@ -13,9 +17,9 @@ export class SessionQueue<T> {
   private running = false;
   private closed = false;
 
+  /** The runner is an object, not two closures: one queue per session, so every byte counts. */
   constructor(
-    private readonly runTask: QueueTask<T>,
-    private readonly onTaskError: (error: unknown, item: T) => void,
+    private readonly runner: QueueRunner<T>,
     private readonly maxLength: number,
   ) {}
 
@@ -56,14 +60,14 @@ export class SessionQueue<T> {
     };
     let result: unknown;
     try {
-      result = this.runTask(item, unblock);
+      result = this.runner.runTask(item, unblock);
     } catch (error) {
-      this.onTaskError(error, item);
+      this.runner.onTaskError(error, item);
       unblock();
       return;
     }
     if (result instanceof Promise) {
-      result.catch((error) => this.onTaskError(error, item)).finally(unblock);
+      result.catch((error) => this.runner.onTaskError(error, item)).finally(unblock);
     } else {
       unblock();
     }

@@ -1,11 +1,11 @@
 import type { Logger } from '../log/logger';
 import type { ConnectionHandle } from './connection-handle';
 import type { MethodContext, MethodHandler, PublishHandler } from './contexts';
-import { Heartbeat } from './heartbeat';
-import { MergeBox, type Fields } from './merge-box';
+import { Heartbeat, type HeartbeatTarget } from './heartbeat';
+import { MergeBox, type Fields, type MergeBoxOutput } from './merge-box';
 import { DdpErrors, toClientError, type ProtocolErrorReason } from './meteor-error';
 import type { DdpServerOptions } from './options';
-import { SessionQueue } from './session-queue';
+import { SessionQueue, type QueueRunner } from './session-queue';
 import { Subscription, type SubscriptionHost } from './subscription';
 import type { TransportSocket } from './transports/transport-socket';
 import { stringifyDdp, type DdpMessage } from './wire';
@@ -30,14 +30,15 @@ export interface SessionRegistry {
  * handle. Created after a successful `connect`; the socket-level checks before
  * that live in the server.
  */
-export class Session implements SubscriptionHost {
+export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<DdpMessage>, HeartbeatTarget {
   readonly connection: ConnectionHandle;
   private closed = false;
   private readonly queue: SessionQueue<DdpMessage>;
   private readonly heartbeat: Heartbeat | null;
-  private readonly mergeBox: MergeBox;
-  private readonly subs = new Map<string, Subscription>();
-  private readonly closeCallbacks: Array<() => void> = [];
+  // Allocated on first use: most presence clients never subscribe.
+  private mergeBox: MergeBox | null = null;
+  private subs: Map<string, Subscription> | null = null;
+  private closeCallbacks: Array<() => void> | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -58,29 +59,15 @@ export class Session implements SubscriptionHost {
       close: () => session.close('closed by app'),
       onClose(callback) {
         if (session.closed) setImmediate(() => session.runCloseCallback(callback));
-        else session.closeCallbacks.push(callback);
+        else (session.closeCallbacks ??= []).push(callback);
       },
     };
-    this.mergeBox = new MergeBox({
-      added: (collection, docId, fields) => this.send({ msg: 'added', collection, id: docId, fields }),
-      changed: (collection, docId, fields) => this.send({ msg: 'changed', collection, id: docId, fields }),
-      removed: (collection, docId) => this.send({ msg: 'removed', collection, id: docId }),
-    });
-    this.queue = new SessionQueue<DdpMessage>(
-      (msg, unblock) => this.dispatch(msg, unblock),
-      (error, msg) => this.log.error('Internal exception while processing message', { session: id, msg: msg.msg, error }),
-      options.maxQueuedMessagesPerSession,
-    );
+    this.queue = new SessionQueue<DdpMessage>(this, options.maxQueuedMessagesPerSession);
     this.send({ msg: 'connected', session: id });
     // DDP.md: heartbeats exist from version "1" and "pre2"; "pre1" has no ping.
     this.heartbeat =
       version !== 'pre1' && options.heartbeatIntervalMs > 0
-        ? new Heartbeat(
-            options.heartbeatIntervalMs,
-            options.heartbeatTimeoutMs,
-            () => this.send({ msg: 'ping' }),
-            () => this.close('heartbeat timeout'),
-          )
+        ? new Heartbeat(options.heartbeatIntervalMs, options.heartbeatTimeoutMs, this)
         : null;
     this.heartbeat?.start();
   }
@@ -126,15 +113,18 @@ export class Session implements SubscriptionHost {
     this.closed = true;
     this.queue.close();
     this.heartbeat?.stop();
-    this.mergeBox.clear();
+    this.mergeBox = null;
     this.socket.close();
     this.registry.sessionClosed(this, reason);
     // Meteor defers this so whoever closed the session does not wait on app
     // callbacks: subscriptions' onStop first, then the connection's onClose.
     setImmediate(() => {
-      for (const sub of this.subs.values()) sub.deactivate();
-      this.subs.clear();
-      for (const callback of this.closeCallbacks.splice(0)) this.runCloseCallback(callback);
+      const subs = this.subs;
+      const callbacks = this.closeCallbacks;
+      this.subs = null;
+      this.closeCallbacks = null;
+      if (subs) for (const sub of subs.values()) sub.deactivate();
+      if (callbacks) for (const callback of callbacks) this.runCloseCallback(callback);
     });
   }
 
@@ -147,7 +137,33 @@ export class Session implements SubscriptionHost {
     }
   }
 
-  private dispatch(msg: DdpMessage, unblock: () => void): unknown {
+  // ---- MergeBoxOutput, HeartbeatTarget, QueueRunner --------------------
+
+  sendAdded(collection: string, id: string, fields: Fields): void {
+    this.send({ msg: 'added', collection, id, fields });
+  }
+
+  sendChanged(collection: string, id: string, fields: Fields): void {
+    this.send({ msg: 'changed', collection, id, fields });
+  }
+
+  sendRemoved(collection: string, id: string): void {
+    this.send({ msg: 'removed', collection, id });
+  }
+
+  sendPing(): void {
+    this.send({ msg: 'ping' });
+  }
+
+  onHeartbeatTimeout(): void {
+    this.close('heartbeat timeout');
+  }
+
+  onTaskError(error: unknown, msg: DdpMessage): void {
+    this.log.error('Internal exception while processing message', { session: this.id, msg: msg.msg, error });
+  }
+
+  runTask(msg: DdpMessage, unblock: () => void): unknown {
     switch (msg.msg) {
       case 'method':
         return this.handleMethod(msg, unblock);
@@ -212,6 +228,7 @@ export class Session implements SubscriptionHost {
       return;
     }
     // Subs are idempotent: a repeated id is ignored (matters on reconnect).
+    this.subs ??= new Map();
     if (this.subs.has(id)) return;
     const sub = new Subscription(this, handler, id, (params as unknown[] | undefined) ?? [], name);
     sub.unblock = unblock;
@@ -222,15 +239,15 @@ export class Session implements SubscriptionHost {
   // ---- SubscriptionHost -------------------------------------------------
 
   added(handle: string, collection: string, id: string, fields: Fields): void {
-    if (!this.closed) this.mergeBox.added(handle, collection, id, fields);
+    if (!this.closed) (this.mergeBox ??= new MergeBox(this)).added(handle, collection, id, fields);
   }
 
   changed(handle: string, collection: string, id: string, fields: Fields): void {
-    if (!this.closed) this.mergeBox.changed(handle, collection, id, fields);
+    if (!this.closed) (this.mergeBox ??= new MergeBox(this)).changed(handle, collection, id, fields);
   }
 
   removed(handle: string, collection: string, id: string): void {
-    if (!this.closed) this.mergeBox.removed(handle, collection, id);
+    if (!this.closed) (this.mergeBox ??= new MergeBox(this)).removed(handle, collection, id);
   }
 
   sendReady(subId: string): void {
@@ -238,11 +255,11 @@ export class Session implements SubscriptionHost {
   }
 
   stopSubscription(subId: string, error?: unknown): void {
-    const sub = typeof subId === 'string' ? this.subs.get(subId) : undefined;
+    const sub = typeof subId === 'string' ? this.subs?.get(subId) : undefined;
     if (sub) {
       sub.removeAllDocuments();
       sub.deactivate();
-      this.subs.delete(subId);
+      this.subs!.delete(subId);
     }
     const response: Record<string, unknown> = { msg: 'nosub', id: subId };
     if (error) {

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import type { ConnectedUser } from '../app/host';
@@ -48,7 +50,12 @@ export interface StandaloneOverrides {
 }
 
 export const CONNECTED_USERS_COLLECTION = 'connectedUsers';
-const DEFAULT_STATIC_ROOT = fileURLToPath(new URL('../../client/dist', import.meta.url));
+/** client/dist of this project, found from wherever this module runs (sources via tsx, or the dist/ bundle). */
+function defaultStaticRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'client', 'dist');
+}
 
 export async function startStandaloneApp(config: Config, overrides: StandaloneOverrides = {}): Promise<StandaloneApp> {
   const log = overrides.log ?? createLogger(config.logLevel);
@@ -90,7 +97,7 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
   bridge?.start();
 
   const http = createServer();
-  ddp.attach(http, staticFiles(overrides.staticRoot ?? DEFAULT_STATIC_ROOT, config.ddp.pathPrefix));
+  ddp.attach(http, staticFiles(overrides.staticRoot ?? defaultStaticRoot(), config.ddp.pathPrefix));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.bindIp, () => resolve());

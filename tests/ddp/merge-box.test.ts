@@ -5,9 +5,9 @@ import { MergeBox, type Fields } from '../../imports/ddp/merge-box';
 function recordingBox() {
   const out: Array<[string, string, Fields?]> = [];
   const box = new MergeBox({
-    added: (_c, id, f) => out.push(['added', id, f]),
-    changed: (_c, id, f) => out.push(['changed', id, f]),
-    removed: (_c, id) => out.push(['removed', id]),
+    sendAdded: (_c, id, f) => out.push(['added', id, f]),
+    sendChanged: (_c, id, f) => out.push(['changed', id, f]),
+    sendRemoved: (_c, id) => out.push(['removed', id]),
   });
   return { box, out };
 }

@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SessionQueue } from '../../imports/ddp/session-queue';
 
+function queueOf<T>(runTask: (item: T, unblock: () => void) => unknown, onTaskError: (e: unknown, item: T) => void, max: number) {
+  return new SessionQueue<T>({ runTask, onTaskError }, max);
+}
+
 describe('SessionQueue', () => {
   test('runs tasks one at a time in arrival order, each holding the next until it settles', async () => {
     const log: string[] = [];
-    const queue = new SessionQueue<number>(
+    const queue = queueOf<number>(
       async (n) => {
         log.push(`start ${n}`);
         await new Promise((r) => setTimeout(r, 5 * (3 - n)));
@@ -21,7 +25,7 @@ describe('SessionQueue', () => {
 
   test('unblock() lets the next task start before the current one settles', async () => {
     const log: string[] = [];
-    const queue = new SessionQueue<string>(
+    const queue = queueOf<string>(
       async (name, unblock) => {
         log.push(`start ${name}`);
         if (name === 'slow') {
@@ -42,7 +46,7 @@ describe('SessionQueue', () => {
   test('survives a task that throws or rejects, reporting each error', async () => {
     const errors: string[] = [];
     const done: number[] = [];
-    const queue = new SessionQueue<number>(
+    const queue = queueOf<number>(
       (n) => {
         if (n === 1) throw new Error('sync boom');
         if (n === 2) return Promise.reject(new Error('async boom'));
@@ -59,7 +63,7 @@ describe('SessionQueue', () => {
   });
 
   test('refuses items beyond maxLength and after close', async () => {
-    const queue = new SessionQueue<number>(() => new Promise(() => {}), () => {}, 2);
+    const queue = queueOf<number>(() => new Promise(() => {}), () => {}, 2);
     assert.equal(queue.push(0), true); // running, not waiting
     assert.equal(queue.push(1), true);
     assert.equal(queue.push(2), true);

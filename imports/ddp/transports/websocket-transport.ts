@@ -1,53 +1,80 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../../log/logger';
 import { pickExposedHeaders } from '../connection-handle';
 import type { DdpServerOptions } from '../options';
-import type { AcceptSocket, HttpTransport, TransportSocket } from './transport-socket';
+import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvents } from './transport-socket';
 
 /**
  * Raw WebSocket DDP endpoint at `<prefix>/websocket`, on `ws`.
  *
  * Frames over `maxFrameBytes` make ws close that socket with 1009; a client
  * that stops reading is cut off at `maxBufferedBytesPerSocket` so it cannot
- * grow the server's memory.
+ * grow the server's memory. Per-socket state is one small object and the
+ * listeners are shared functions (no closures per connection): at tens of
+ * thousands of sockets, each closure costs real memory.
  */
-export function createWebSocketTransport(
-  accept: AcceptSocket,
-  options: DdpServerOptions,
-  log: Logger,
-): HttpTransport {
+const kSocket = Symbol('ddpTransportSocket');
+type TaggedWebSocket = WebSocket & { [kSocket]: WebSocketTransportSocket };
+
+class WebSocketTransportSocket implements TransportSocket {
+  readonly transport = 'websocket' as const;
+  events: TransportSocketEvents | null = null;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string | null,
+    readonly headers: Record<string, string>,
+    private readonly maxBufferedBytes: number,
+    private readonly log: Logger,
+  ) {}
+
+  send(frame: string): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > this.maxBufferedBytes) {
+      this.log.warn('Client is not reading; closing its socket', { bufferedBytes: ws.bufferedAmount });
+      ws.terminate();
+      return;
+    }
+    ws.send(frame);
+  }
+
+  close(): void {
+    const ws = this.ws;
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
+  }
+}
+
+// DDP is text; a binary frame is read as UTF-8 like a text one.
+function onMessage(this: WebSocket, data: RawData): void {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  (this as TaggedWebSocket)[kSocket].events?.onFrame(bytes.toString('utf8'));
+}
+
+function onClose(this: WebSocket): void {
+  (this as TaggedWebSocket)[kSocket].events?.onClose();
+}
+
+export function createWebSocketTransport(accept: AcceptSocket, options: DdpServerOptions, log: Logger): HttpTransport {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
   const paths = new Set([`${options.pathPrefix}/websocket`, `${options.pathPrefix}/websocket/`]);
-
+  const onError = (error: Error) => log.debug('WebSocket error', { error: error.message });
 
   const bind = (ws: WebSocket, req: IncomingMessage) => {
-    const socket: TransportSocket = {
-      transport: 'websocket',
-      remoteAddress: req.socket.remoteAddress ?? null,
-      headers: pickExposedHeaders(req.headers),
-      send(frame) {
-        if (ws.readyState !== ws.OPEN) return;
-        if (ws.bufferedAmount > options.maxBufferedBytesPerSocket) {
-          log.warn('Client is not reading; closing its socket', { bufferedBytes: ws.bufferedAmount });
-          ws.terminate();
-          return;
-        }
-        ws.send(frame);
-      },
-      close() {
-        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
-      },
-    };
-    const events = accept(socket);
-    // DDP is text; a binary frame is read as UTF-8 like a text one.
-    ws.on('message', (data) => {
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      events.onFrame(bytes.toString('utf8'));
-    });
-    ws.on('error', (error) => log.debug('WebSocket error', { error: error.message }));
-    ws.on('close', () => events.onClose());
+    const socket = new WebSocketTransportSocket(
+      ws,
+      req.socket.remoteAddress ?? null,
+      pickExposedHeaders(req.headers),
+      options.maxBufferedBytesPerSocket,
+      log,
+    );
+    (ws as TaggedWebSocket)[kSocket] = socket;
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
+    socket.events = accept(socket);
   };
 
   return {
