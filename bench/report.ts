@@ -7,13 +7,13 @@ export function renderReport(result: BenchResult): string {
   lines.push('');
   lines.push(`Machine: ${result.machine.cpus} cores, ${result.machine.totalMemGb} GB, Node ${result.machine.node}; open files per process: ${result.machine.openFileLimit}.`);
   lines.push('');
-  lines.push('| server | held / target | RSS per connection | connects/s | close→removal p50 / p99, 1 monitor | same, 10 monitors | CPU per 1,000 connect+close | records left |');
+  lines.push('| server | held / target | RSS per connection (JS heap) | connects/s | close→removal p50 / p99, 1 monitor | same, 10 monitors | CPU per 1,000 connect+close | records left |');
   lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const s of result.servers) {
     const one = s.latency.filter((l) => l.monitors === 1).at(-1);
     const ten = s.latency.find((l) => l.monitors === 10);
     lines.push(
-      `| ${s.label} | ${s.held} / ${s.target}${s.firstFailure ? ` (first failure: ${s.firstFailure})` : ''} | ${kb(s.bytesPerConnection)} | ${s.connectsPerSecond ?? '–'} | ${lat(one)} | ${lat(ten)} | ${s.cpuMsPer1000Events ?? '–'} ms | ${s.recordsLeft ?? '–'} |`,
+      `| ${s.label} | ${s.held} / ${s.target}${s.firstFailure ? ` (first failure: ${s.firstFailure})` : ''} | ${kb(s.bytesPerConnection)} (${kb(s.heapBytesPerConnection)}) | ${s.connectsPerSecond ?? '–'} | ${lat(one)} | ${lat(ten)} | ${s.cpuMsPer1000Events ?? '–'} ms | ${s.recordsLeft ?? '–'} |`,
     );
   }
   const by = (kind: ServerResult['kind']) => result.servers.find((s) => s.kind === kind);
@@ -24,7 +24,9 @@ export function renderReport(result: BenchResult): string {
   lines.push('');
   lines.push('Targets (ratios against the baselines of this same run):');
   if (a) lines.push(`- (a) holds ${a.held} of ${a.target} concurrent connections${a.firstFailure ? `; first failure: ${a.firstFailure}` : ''}.`);
-  if (a && b) lines.push(`- Presence adds ${pct(ratio(a.bytesPerConnection, b.bytesPerConnection) - 1)} memory per connection over (b) (target ≤ 10%).`);
+  if (a && b) {
+    lines.push(`- Presence adds ${pct(ratio(a.bytesPerConnection, b.bytesPerConnection) - 1)} RSS per connection over (b), ${pct(ratio(a.heapBytesPerConnection, b.heapBytesPerConnection) - 1)} JS heap (target ≤ 10%).`);
+  }
   if (a && c) lines.push(`- (a) memory per connection is ${ratio(a.bytesPerConnection, c.bytesPerConnection).toFixed(2)}× (c)'s (target ≤ 2×).`);
   if (a && c && d) {
     lines.push(`- (a) connect rate is ${pct(ratio(a.connectsPerSecond, c.connectsPerSecond))} of (c)'s (target ≥ 50%) and ${ratio(a.connectsPerSecond, d.connectsPerSecond).toFixed(2)}× (d)'s (target > 1×).`);

@@ -19,6 +19,8 @@ export interface ServerResult {
   rssBaselineMb: number | null;
   memory: Array<{ connections: number; rssMb: number }>;
   bytesPerConnection: number | null;
+  /** JS heap used per connection after GC: steadier than RSS, which also counts V8's free pages. */
+  heapBytesPerConnection: number | null;
   connectsPerSecond: number | null;
   latency: LatencyPoint[];
   cpuMsPer1000Events: number | null;

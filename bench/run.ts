@@ -90,7 +90,7 @@ async function benchServer(kind: ServerKind, firstAddress: number): Promise<Serv
   const hasPresence = kind === 'app' || kind === 'socketio';
   const result: ServerResult = {
     kind, label: SERVER_LABELS[kind], target: plan.max, held: 0, rssBaselineMb: null, memory: [],
-    bytesPerConnection: null, connectsPerSecond: null, latency: [], cpuMsPer1000Events: null, recordsLeft: null,
+    bytesPerConnection: null, heapBytesPerConnection: null, connectsPerSecond: null, latency: [], cpuMsPer1000Events: null, recordsLeft: null,
   };
   try {
     const baseline = await server.sample();
@@ -122,6 +122,7 @@ async function benchServer(kind: ServerKind, firstAddress: number): Promise<Serv
     }
     const top = await server.sample();
     result.bytesPerConnection = result.held ? Math.round((top.rss - baseline.rss) / result.held) : null;
+    result.heapBytesPerConnection = result.held ? Math.round((top.heapUsed - baseline.heapUsed) / result.held) : null;
     result.connectsPerSecond = rampMs ? Math.round(opened / (rampMs / 1000)) : null;
     await Promise.all(workers.map((w) => w.request({ type: 'closeAll' })));
     await new Promise((r) => setTimeout(r, 1500));

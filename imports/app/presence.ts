@@ -45,8 +45,8 @@ export interface PresenceApp {
 export function registerPresence(host: PresenceHost, collection: PresenceCollection, options: PresenceOptions): PresenceApp {
   const { instanceId, policy, log } = options;
   const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
-  /** Insert in flight per session, so a fast close never removes before the insert lands (no ghosts). */
-  const pendingInserts = new Map<string, Promise<boolean>>();
+  /** Inserts still in flight (for settled()); each is dropped once it lands. */
+  const pendingInserts = new Set<Promise<boolean>>();
 
   host.startup(async () => {
     await collection.removeAsync({ instanceId });
@@ -55,21 +55,12 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   });
 
   host.onConnection((connection) => {
-    const record = buildRecord(connection, instanceId);
-    const inserted = insertRecord(collection, record, log);
-    pendingInserts.set(connection.id, inserted);
-    connection.onClose(() => {
-      void inserted.then(async (ok) => {
-        pendingInserts.delete(connection.id);
-        if (!ok) return;
-        try {
-          await collection.removeAsync({ _id: connection.id });
-          log.info('Client disconnected', { session: connection.id });
-        } catch (error) {
-          log.error('Could not remove connection record', { session: connection.id, error });
-        }
-      });
-    });
+    const inserted = insertRecord(collection, buildRecord(connection, instanceId), log);
+    pendingInserts.add(inserted);
+    void inserted.finally(() => pendingInserts.delete(inserted));
+    // The close waits for the insert, so a fast close never removes before
+    // the insert lands (no ghosts).
+    connection.onClose(() => void inserted.then((ok) => (ok ? removeRecord(collection, connection.id, log) : undefined)));
   });
 
   const roleOf = async (connection: HostConnection, userId: string | null, params: unknown[]): Promise<ViewerRole> =>
@@ -97,22 +88,32 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   return {
     liveCount,
     async settled() {
-      await Promise.all([...pendingInserts.values()]);
+      await Promise.all([...pendingInserts]);
     },
   };
 }
 
 function buildRecord(connection: HostConnection, instanceId: string): ConnectedUser {
-  const record: ConnectedUser = {
-    _id: connection.id,
-    userId: connection.id,
-    connectedAt: new Date(),
-    instanceId,
-  };
-  if (typeof connection.clientAddress === 'string') record.clientAddress = connection.clientAddress;
-  const userAgent = connection.httpHeaders?.['user-agent'];
-  if (typeof userAgent === 'string' && userAgent) record.userAgent = userAgent.slice(0, RECORD_LIMITS.maxUserAgentLength);
-  return record;
+  const clientAddress = typeof connection.clientAddress === 'string' ? connection.clientAddress : undefined;
+  const rawUserAgent = connection.httpHeaders?.['user-agent'];
+  const userAgent = typeof rawUserAgent === 'string' && rawUserAgent ? rawUserAgent.slice(0, RECORD_LIMITS.maxUserAgentLength) : undefined;
+  const _id = connection.id;
+  const connectedAt = new Date();
+  // One literal per shape (absent fields are left out, not set to undefined),
+  // so each stored record is a compact object: this runs once per connection.
+  if (clientAddress !== undefined && userAgent !== undefined) return { _id, userId: _id, connectedAt, clientAddress, userAgent, instanceId };
+  if (clientAddress !== undefined) return { _id, userId: _id, connectedAt, clientAddress, instanceId };
+  if (userAgent !== undefined) return { _id, userId: _id, connectedAt, userAgent, instanceId };
+  return { _id, userId: _id, connectedAt, instanceId };
+}
+
+async function removeRecord(collection: PresenceCollection, sessionId: string, log: Logger): Promise<void> {
+  try {
+    await collection.removeAsync({ _id: sessionId });
+    log.info('Client disconnected', { session: sessionId });
+  } catch (error) {
+    log.error('Could not remove connection record', { session: sessionId, error });
+  }
 }
 
 async function insertRecord(collection: PresenceCollection, record: ConnectedUser, log: Logger): Promise<boolean> {

@@ -38,7 +38,8 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
   // Allocated on first use: most presence clients never subscribe.
   private mergeBox: MergeBox | null = null;
   private subs: Map<string, Subscription> | null = null;
-  private closeCallbacks: Array<() => void> | null = null;
+  /** One callback is kept bare (the common case: the presence app's), more in an array. */
+  private closeCallbacks: (() => void) | Array<() => void> | null = null;
   private readonly log: Logger;
 
   constructor(
@@ -59,7 +60,9 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
       close: () => session.close('closed by app'),
       onClose(callback) {
         if (session.closed) setImmediate(() => session.runCloseCallback(callback));
-        else (session.closeCallbacks ??= []).push(callback);
+        else if (!session.closeCallbacks) session.closeCallbacks = callback;
+        else if (typeof session.closeCallbacks === 'function') session.closeCallbacks = [session.closeCallbacks, callback];
+        else session.closeCallbacks.push(callback);
       },
     };
     this.queue = new SessionQueue<DdpMessage>(this, options.maxQueuedMessagesPerSession);
@@ -124,7 +127,8 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
       this.subs = null;
       this.closeCallbacks = null;
       if (subs) for (const sub of subs.values()) sub.deactivate();
-      if (callbacks) for (const callback of callbacks) this.runCloseCallback(callback);
+      if (typeof callbacks === 'function') this.runCloseCallback(callbacks);
+      else if (callbacks) for (const callback of callbacks) this.runCloseCallback(callback);
     });
   }
 
