@@ -210,7 +210,7 @@ async function scaleOut(): Promise<ScaleOutResult> {
   return result;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const startedAt = new Date();
   const openFileLimit = execSync('ulimit -Sn; ulimit -Hn', { shell: '/bin/bash' }).toString().trim().split('\n').join(' soft / ') + ' hard';
   log(`mode ${quick ? 'quick' : 'full'}; open-file limit per process: ${openFileLimit}`);
@@ -235,7 +235,13 @@ async function main(): Promise<void> {
   writeFileSync(`${dir}${stamp}.json`, JSON.stringify(result, null, 2));
   writeFileSync(`${dir}${stamp}.svg`, renderChart(result));
   process.stdout.write(renderReport(result) + `\nResults: bench/results/${stamp}.json, chart: bench/results/${stamp}.svg\n`);
+  // Targets are reported, not asserted; records left behind are a bug, so they fail the run.
+  const leaky = servers.filter((s) => s.recordsLeft !== 0);
+  if (leaky.length) {
+    process.stderr.write(`records left after every client had gone: ${leaky.map((s) => `${s.kind}=${s.recordsLeft}`).join(', ')}\n`);
+    return 1;
+  }
+  return 0;
 }
 
-await main();
-process.exit(0);
+process.exit(await main());
