@@ -34,7 +34,7 @@ export function renderReport(result: BenchResult): string {
   for (const l of a?.latency ?? []) lines.push(`- (a) close→removal with ${l.monitors} monitor(s) at ${l.background} connections, churn ${l.achievedRate}/s: p50 ${l.p50} ms, p99 ${l.p99} ms (${l.samples} samples, ${l.missing} missing; target p99 ≤ 50 ms at 10,000).`);
   for (const s of result.servers) if (s.recordsLeft) lines.push(`- ${s.label}: ${s.recordsLeft} records left after every client left (must be 0).`);
   if (result.soak) {
-    lines.push(`- Soak: (a) with ${result.soak.background} held, churn ${result.soak.ratePerSecond}/s for ${result.soak.seconds} s: RSS ${result.soak.samples.map((x) => x.rssMb).join(' → ')} MB; growth after 30 s warm-up ${result.soak.growthMbAfterWarmup} MB.`);
+    lines.push(`- Soak: (a) with ${result.soak.background} held, churn ${result.soak.ratePerSecond}/s for ${result.soak.seconds} s: RSS ${result.soak.samples.map((x) => x.rssMb).join(' → ')} MB; growth once warm (mean of the last third of samples after 60 s minus the first third) ${result.soak.growthMbAfterWarmup} MB.`);
   }
   const so = result.scaleOut;
   if (so?.skipped) lines.push(`- Scale-out skipped: ${so.skipped}.`);

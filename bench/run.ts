@@ -154,8 +154,12 @@ async function soak(): Promise<SoakResult | null> {
     await Promise.all(workers.map((w) => w.stop()));
     await server.process.stop();
   }
-  const warm = samples.filter((s) => s.atSecond >= 30);
-  const growth = warm.length >= 2 ? warm.at(-1)!.rssMb - warm[0]!.rssMb : null;
+  // Growth once warm: mean RSS of the last third of the post-60 s samples minus that of the first third
+  // (single samples jitter by ±2 MB with GC timing).
+  const warm = samples.filter((s) => s.atSecond >= 60);
+  const third = Math.max(1, Math.floor(warm.length / 3));
+  const mean = (xs: typeof warm) => xs.reduce((n, x) => n + x.rssMb, 0) / xs.length;
+  const growth = warm.length >= 3 ? mean(warm.slice(-third)) - mean(warm.slice(0, third)) : null;
   return { seconds: plan.soakSeconds, background, ratePerSecond: plan.rate, samples, growthMbAfterWarmup: round(growth ?? NaN) };
 }
 
