@@ -12,6 +12,8 @@ export class WebSocketPresenceSource implements PresenceSource {
   private events: PresenceSourceEvents | null = null;
   private params: { token?: string } = {};
   private listSubId: string | null = null;
+  private bridgeSubId: string | null = null;
+  private bridge: Record<string, unknown> | null = null;
 
   constructor(private readonly url: string) {}
 
@@ -28,6 +30,8 @@ export class WebSocketPresenceSource implements PresenceSource {
         this.records.clear();
         events.records([]);
         events.count(null);
+        this.bridge = null;
+        events.bridge(null);
         events.session(sessionId);
         this.subscribeList();
         this.connection!.subscribe('list.connectedUsers.count', [], {});
@@ -40,8 +44,11 @@ export class WebSocketPresenceSource implements PresenceSource {
   setParams(params: { token?: string }): void {
     this.params = params;
     if (this.listSubId) this.connection?.unsubscribe(this.listSubId);
+    if (this.bridgeSubId) this.connection?.unsubscribe(this.bridgeSubId);
     this.records.clear();
     this.events?.records([]);
+    this.bridge = null;
+    this.events?.bridge(null);
     this.subscribeList();
   }
 
@@ -53,11 +60,22 @@ export class WebSocketPresenceSource implements PresenceSource {
   private subscribeList(): void {
     const params = this.params.token ? [{ token: this.params.token }] : [];
     this.listSubId = this.connection!.subscribe('list.connectedUsers', params, {});
+    // Monitors only; for everyone else it is an empty subscription.
+    this.bridgeSubId = this.connection!.subscribe('presence.bridgeStatus', params, {});
   }
 
   private apply(frame: DataFrame): void {
     if (frame.collection === 'connectedUsers.count') {
       if (frame.msg !== 'removed' && typeof frame.fields.count === 'number') this.events?.count(frame.fields.count);
+      return;
+    }
+    if (frame.collection === 'presence.bridge') {
+      if (frame.msg === 'removed') this.bridge = null;
+      else {
+        this.bridge = { ...(this.bridge ?? {}), ...frame.fields };
+        if (frame.msg === 'changed') for (const key of frame.cleared) delete this.bridge[key];
+      }
+      this.events?.bridge(this.bridge as never);
       return;
     }
     if (frame.collection !== 'connectedUsers') return;

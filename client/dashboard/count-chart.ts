@@ -9,6 +9,8 @@ export class CountChart {
   private samples: Array<{ at: number; count: number }> = [];
   private readonly line: SVGPolylineElement;
   private readonly maxLabel: SVGTextElement;
+  /** The latest sample, so a fresh page (one sample, no line yet) still shows where it stands. */
+  private readonly lastDot: SVGCircleElement;
 
   constructor(
     readonly element: SVGSVGElement,
@@ -24,7 +26,10 @@ export class CountChart {
     this.maxLabel.setAttribute('x', '2');
     this.maxLabel.setAttribute('y', '10');
     this.maxLabel.setAttribute('class', 'chart-label');
-    element.append(this.line, this.maxLabel);
+    this.lastDot = document.createElementNS(SVG_NS, 'circle');
+    this.lastDot.setAttribute('r', '3');
+    this.lastDot.setAttribute('class', 'chart-dot');
+    element.append(this.line, this.maxLabel, this.lastDot);
   }
 
   record(count: number, at = Date.now()): void {
@@ -41,6 +46,9 @@ export class CountChart {
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     });
     this.line.setAttribute('points', points.join(' '));
+    const [x, y] = (points.at(-1) ?? `${this.width},${this.height}`).split(',');
+    this.lastDot.setAttribute('cx', String(Math.min(Number(x), this.width - 3)));
+    this.lastDot.setAttribute('cy', y!);
     this.maxLabel.textContent = `max ${max}`;
   }
 }

@@ -27,6 +27,7 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
   const countEl = $<HTMLElement>('connection-count');
   const rowsEl = $<HTMLTableSectionElement>('rows');
   const accessEl = $<HTMLElement>('access');
+  const bridgeEl = $<HTMLElement>('bridge-status');
   const form = $<HTMLFormElement>('token-form');
   const tokenInput = form.querySelector('input') as HTMLInputElement;
   const chart = new CountChart($<SVGSVGElement>('chart'));
@@ -91,6 +92,14 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
       records: (next) => {
         records = next;
         queueRender();
+      },
+      bridge: (status) => {
+        bridgeEl.hidden = status === null;
+        if (!status) return;
+        bridgeEl.textContent = !status.enabled
+          ? 'Instances: this one only (no MQTT bridge configured).'
+          : `MQTT bridge: ${status.connected ? 'connected to' : 'reconnecting to'} ${status.brokerUrl ?? '?'}; ${status.remoteInstances ?? 0} other instance(s) online.`;
+        bridgeEl.dataset.kind = status.enabled && !status.connected ? 'warning' : 'info';
       },
       count: (count) => {
         countEl.textContent = count === null ? '–' : String(count);
@@ -171,6 +180,7 @@ function template(): DocumentFragment {
         <button type="button" data-action="forget" class="secondary">Forget token</button>
       </form>
       <p class="access" data-testid="access" role="status"></p>
+      <p class="access" data-testid="bridge-status" hidden></p>
     </section>
     <section aria-label="Connections">
       <table class="connections">

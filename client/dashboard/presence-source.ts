@@ -13,6 +13,14 @@ export interface ConnectionRecord {
   instanceId?: string;
 }
 
+/** The MQTT bridge as monitors see it (publication presence.bridgeStatus). */
+export interface BridgeStatusView {
+  enabled: boolean;
+  connected?: boolean;
+  brokerUrl?: string;
+  remoteInstances?: number;
+}
+
 export interface PresenceSourceEvents {
   status(status: ConnectionStatus): void;
   /** A new DDP session began (first connect or reconnect); `sessionId` is from its `connected` frame. */
@@ -20,6 +28,8 @@ export interface PresenceSourceEvents {
   /** The whole list changed (added, changed, removed or reset). */
   records(records: ConnectionRecord[]): void;
   count(count: number | null): void;
+  /** null: not a monitor (or not known yet). */
+  bridge(status: BridgeStatusView | null): void;
 }
 
 export interface PresenceSource {

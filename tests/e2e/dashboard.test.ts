@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ARTIFACTS_DIR, launchChromium } from '../helpers/browser';
 import { MONITOR_TOKEN, startAppForTest, waitFor, type AppTestServer } from '../helpers/app-test-server';
+import { startAedes } from '../helpers/brokers';
 
 const TIMEOUT = 5000;
 
@@ -46,6 +47,7 @@ describe('dashboard in headless Chromium', () => {
     assert.deepEqual(await rowIds(monitor.page), [...ids].sort());
     await monitor.page.getByTestId('connection-count').filter({ hasText: /^4$/ }).waitFor({ timeout: TIMEOUT });
     assert.match((await monitor.page.getByTestId('access').textContent())!, /Monitor view/);
+    await monitor.page.getByTestId('bridge-status').filter({ hasText: /no MQTT bridge configured/ }).waitFor({ timeout: TIMEOUT });
     // The monitor's own row is highlighted; the address is visible to it.
     const self = monitor.page.locator(`[data-testid="connection-row"][data-session-id="${ids[3]}"]`);
     assert.equal(await self.getAttribute('aria-current'), 'true');
@@ -55,6 +57,7 @@ describe('dashboard in headless Chromium', () => {
       await waitFor(async () => (await rowIds(p.page)).length === 1, TIMEOUT, 'own row');
       assert.deepEqual(await rowIds(p.page), [ids[i]]);
       assert.equal(await p.page.locator('td[data-label="Address"]').textContent(), '–', 'no address for non-monitors');
+      assert.equal(await p.page.getByTestId('bridge-status').isVisible(), false, 'no bridge status for non-monitors');
       await p.page.getByTestId('connection-count').filter({ hasText: /^4$/ }).waitFor({ timeout: TIMEOUT });
       assert.deepEqual(p.errors, []);
     }
@@ -102,6 +105,28 @@ describe('dashboard in headless Chromium', () => {
     await monitor.page.screenshot({ path: join(ARTIFACTS_DIR, 'dashboard-375px.png'), fullPage: true });
     await victim.context.close();
     await monitor.context.close();
+  });
+
+  test('with the MQTT bridge on, a monitor sees its status and the other instance\'s rows', async () => {
+    const broker = await startAedes();
+    const env = { MQTT_URL: broker.url, MQTT_KEEPALIVE: '2' };
+    const first = await startAppForTest({ ...env, PRESENCE_INSTANCE_ID: 'page-inst-1' });
+    const second = await startAppForTest({ ...env, PRESENCE_INSTANCE_ID: 'page-inst-2' });
+    try {
+      const elsewhere = await openPage(browser, second.url + '/');
+      const monitor = await openPage(browser, `${first.url}/?token=${MONITOR_TOKEN}`);
+      await monitor.page.getByTestId('bridge-status').filter({ hasText: /connected to mqtt:\/\/127\.0\.0\.1:\d+; 1 other instance/ }).waitFor({ timeout: TIMEOUT });
+      const remoteId = await sessionIdOf(elsewhere.page);
+      const row = monitor.page.locator(`[data-session-id="${remoteId}"] td[data-label="Instance"]`);
+      await row.filter({ hasText: 'page-inst-2' }).waitFor({ timeout: TIMEOUT });
+      await monitor.page.screenshot({ path: join(ARTIFACTS_DIR, 'dashboard-two-instances.png'), fullPage: true });
+      await elsewhere.context.close();
+      await monitor.context.close();
+    } finally {
+      await second.close();
+      await first.close();
+      await broker.stop();
+    }
   });
 
   test('server restart: pages show offline/reconnecting, then reconnect with new ids and a right list', async () => {
