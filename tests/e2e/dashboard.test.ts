@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -7,6 +8,7 @@ import { MONITOR_TOKEN, startAppForTest, waitFor, type AppTestServer } from '../
 import { startAedes } from '../helpers/brokers';
 
 const TIMEOUT = 5000;
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 async function openPage(browser: Browser, url: string, options: { userAgent?: string; width?: number } = {}) {
   const context = await browser.newContext({ userAgent: options.userAgent, viewport: { width: options.width ?? 1100, height: 800 } });
@@ -76,6 +78,19 @@ describe('dashboard in headless Chromium', () => {
     assert.ok(removalMs < 2000, `removed after ${removalMs} ms`);
     for (const c of contexts) await c.close().catch(() => {});
     contexts.length = 0;
+  });
+
+  test('accessibility: axe-core finds no serious or critical violations (contrast, labels, roles)', async () => {
+    const p = await openPage(browser, `${app.url}/?token=${MONITOR_TOKEN}`);
+    await waitFor(async () => (await rowIds(p.page)).length >= 1, TIMEOUT);
+    await p.page.addScriptTag({ path: AXE_PATH });
+    const violations = await p.page.evaluate(async () => {
+      const result = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run();
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, count: v.nodes.length }));
+    });
+    const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(serious, [], JSON.stringify(violations));
+    await p.context.close();
   });
 
   test('a wrong token: the non-monitor view, and the page says the token was not accepted', async () => {
