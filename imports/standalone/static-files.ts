@@ -25,7 +25,10 @@ export function staticFiles(root: string, pathPrefix = '') {
     } catch {
       return notFound(res);
     }
-    if (pathPrefix && pathname.startsWith(pathPrefix)) pathname = pathname.slice(pathPrefix.length) || '/';
+    if (pathPrefix) {
+      if (pathname !== pathPrefix && !pathname.startsWith(pathPrefix + '/')) return notFound(res);
+      pathname = pathname.slice(pathPrefix.length) || '/';
+    }
     if (pathname.endsWith('/')) pathname += 'index.html';
     const file = normalize(join(root, pathname));
     if (!file.startsWith(normalize(root) + sep) || !existsSync(file) || !statSync(file).isFile()) return notFound(res);
