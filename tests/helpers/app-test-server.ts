@@ -1,5 +1,5 @@
 import { loadConfig } from '../../imports/config/config';
-import { createLogger } from '../../imports/log/logger';
+import { captureLogger } from './capture-logger';
 import { startStandaloneApp, type StandaloneApp, type StandaloneOverrides } from '../../imports/standalone/standalone-app';
 
 export const MONITOR_TOKEN = 'test-monitor-token';
@@ -17,11 +17,7 @@ export async function startAppForTest(
   env: Record<string, string> = {},
   overrides: StandaloneOverrides = {},
 ): Promise<AppTestServer> {
-  const logLines: string[] = [];
-  const log = createLogger('debug', (_l, line) => {
-    logLines.push(line);
-    if (process.env.DEBUG_TEST_LOGS) process.stderr.write(line + '\n');
-  });
+  const { log, logLines } = captureLogger();
   const config = loadConfig({ PORT: '0', BIND_IP: '127.0.0.1', PRESENCE_MONITOR_TOKEN: MONITOR_TOKEN, ...env }, []);
   const app = await startStandaloneApp(config, { log, ...overrides });
   return Object.assign(app, { wsUrl: app.url.replace('http', 'ws') + '/websocket', logLines });

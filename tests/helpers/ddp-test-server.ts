@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { DdpServer } from '../../imports/ddp/ddp-server';
 import { createMeteorFacade, type StandaloneMeteor } from '../../imports/ddp/meteor-facade';
 import type { DdpServerOptions } from '../../imports/ddp/options';
-import { createLogger, type Logger } from '../../imports/log/logger';
+import type { Logger } from '../../imports/log/logger';
+import { captureLogger } from './capture-logger';
 
 export interface TestServer {
   port: number;
@@ -20,18 +21,14 @@ export interface TestServer {
 /**
  * A real DDP server on an ephemeral port (port 0), with whatever `register`
  * adds to its Meteor facade. Log lines are captured so tests can assert on
- * them; set DEBUG_TEST_LOGS=1 in your shell to see them live.
+ * them (see capture-logger.ts).
  */
 export async function startTestServer(
   register: (meteor: StandaloneMeteor) => unknown = () => {},
   options: Partial<DdpServerOptions> = {},
   settings: Record<string, unknown> = {},
 ): Promise<TestServer> {
-  const logLines: string[] = [];
-  const log = createLogger('debug', (_level, line) => {
-    logLines.push(line);
-    if (process.env.DEBUG_TEST_LOGS) process.stderr.write(line + '\n');
-  });
+  const { log, logLines } = captureLogger();
   // A short SockJS disconnect delay so xhr sessions' timers do not keep the test process alive for a minute.
   const ddp = new DdpServer({ sockjsDisconnectDelayMs: 300, ...options }, log);
   const meteor = createMeteorFacade(ddp, settings, log);
