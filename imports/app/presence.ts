@@ -45,8 +45,16 @@ export interface PresenceApp {
 export function registerPresence(host: PresenceHost, collection: PresenceCollection, options: PresenceOptions): PresenceApp {
   const { instanceId, policy, log } = options;
   const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
-  /** Inserts still in flight (for settled()); each is dropped once it lands. */
-  const pendingInserts = new Set<Promise<boolean>>();
+  /**
+   * Inserts still in flight, by session (dropped once they land): a close
+   * waits for its insert, so it never removes before the insert (no ghosts).
+   */
+  const pendingInserts = new Map<string, Promise<boolean>>();
+  const removeOnClose = (sessionId: string) => {
+    const pending = pendingInserts.get(sessionId);
+    if (pending) void pending.then((ok) => (ok ? removeRecord(collection, sessionId, log) : undefined));
+    else void removeRecord(collection, sessionId, log);
+  };
 
   host.startup(async () => {
     await collection.removeAsync({ instanceId });
@@ -55,12 +63,13 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   });
 
   host.onConnection((connection) => {
+    const sessionId = connection.id;
     const inserted = insertRecord(collection, buildRecord(connection, instanceId), log);
-    pendingInserts.add(inserted);
-    void inserted.finally(() => pendingInserts.delete(inserted));
-    // The close waits for the insert, so a fast close never removes before
-    // the insert lands (no ghosts).
-    connection.onClose(() => void inserted.then((ok) => (ok ? removeRecord(collection, connection.id, log) : undefined)));
+    pendingInserts.set(sessionId, inserted);
+    void inserted.finally(() => pendingInserts.delete(sessionId));
+    // A bound function rather than a closure: a closure would keep this scope
+    // and the settled promise for the connection's lifetime (~100 B each).
+    connection.onClose(removeOnClose.bind(null, sessionId));
   });
 
   const roleOf = async (connection: HostConnection, userId: string | null, params: unknown[]): Promise<ViewerRole> =>
@@ -88,7 +97,7 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   return {
     liveCount,
     async settled() {
-      await Promise.all([...pendingInserts]);
+      await Promise.all([...pendingInserts.values()]);
     },
   };
 }
@@ -109,8 +118,9 @@ function buildRecord(connection: HostConnection, instanceId: string): ConnectedU
 
 async function removeRecord(collection: PresenceCollection, sessionId: string, log: Logger): Promise<void> {
   try {
-    await collection.removeAsync({ _id: sessionId });
-    log.info('Client disconnected', { session: sessionId });
+    // 0 when the insert had failed validation: nothing to remove, nothing to log.
+    const removed = await collection.removeAsync({ _id: sessionId });
+    if (removed !== 0) log.info('Client disconnected', { session: sessionId });
   } catch (error) {
     log.error('Could not remove connection record', { session: sessionId, error });
   }
