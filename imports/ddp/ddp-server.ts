@@ -86,10 +86,6 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     return this.sessions.size;
   }
 
-  getSession(id: string): Session | undefined {
-    return this.sessions.get(id);
-  }
-
   /** Close every session and socket; the HTTP server itself is the caller's. */
   close(): void {
     for (const session of [...this.sessions.values()]) session.close('server shutdown');

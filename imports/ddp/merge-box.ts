@@ -106,11 +106,6 @@ export class MergeBox {
     this.emitChanged(collection, id, collector);
   }
 
-  /** Drop everything without sending: the session is gone. */
-  clear(): void {
-    this.collections.clear();
-  }
-
   get documentCount(): number {
     let n = 0;
     for (const docs of this.collections.values()) n += docs.size;

@@ -43,5 +43,3 @@ function safeJson(value: unknown): string {
     return '[unserialisable context]';
   }
 }
-
-export const silentLogger: Logger = createLogger('silent');
