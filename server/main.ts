@@ -3,11 +3,13 @@
  * real `Mongo.Collection`. Run with `meteor` (Meteor 3); type-checked here by
  * `npm run typecheck` against @types/meteor.
  */
+import { DDPRateLimiter } from 'meteor/ddp-rate-limiter';
 import { Meteor } from 'meteor/meteor';
 import { Mongo } from 'meteor/mongo';
 import type { ConnectedUser } from '../imports/app/host';
 import { tokenPolicy } from '../imports/app/permission-policy';
 import { registerPresence } from '../imports/app/presence';
+import { registerPresenceRateLimits } from '../imports/app/rate-limits';
 import { loadConfig } from '../imports/config/config';
 import { createLogger } from '../imports/log/logger';
 
@@ -27,3 +29,6 @@ registerPresence(Meteor, ConnectedUsers, {
   policy: tokenPolicy(config.presence.monitorToken),
   log,
 });
+
+// The same default rules as standalone, on Meteor's own limiter (package ddp-rate-limiter).
+registerPresenceRateLimits(DDPRateLimiter);

@@ -1,10 +1,13 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ClientMistakeLog } from '../log/client-mistake-log';
 import type { Logger } from '../log/logger';
+import { AdmissionControl, type AdmissionStats } from './admission';
 import { resolveClientAddress, type ConnectionHandle } from './connection-handle';
 import type { MethodHandler, PublishHandler } from './contexts';
 import { resolveDdpServerOptions, type DdpServerOptions } from './options';
 import { randomId } from './random-id';
+import { DdpRateLimiter } from './rate-limiter';
 import { Session, type SessionCloseReason, type SessionRegistry } from './session';
 import { createSockJsTransport } from './transports/sockjs-transport';
 import type { HttpTransport, TransportSocket, TransportSocketEvents } from './transports/transport-socket';
@@ -31,7 +34,13 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   readonly methodHandlers = new Map<string, MethodHandler>();
   readonly publishHandlers = new Map<string, PublishHandler>();
   private readonly sessions = new Map<string, Session>();
+  /** What clients got wrong, logged without stacks and at most once per kind per `clientErrorLogIntervalMs`. */
+  readonly mistakes: ClientMistakeLog;
   private readonly connectionHooks = new Set<(connection: ConnectionHandle) => unknown>();
+  /** Meteor's DDPRateLimiter for this server (one per server, not per process); sessions consult it. */
+  readonly rateLimiter: DdpRateLimiter;
+  /** Which sockets and sessions are taken on at all (admission.ts). */
+  private readonly admission: AdmissionControl;
   private transports: HttpTransport[] = [];
   private fallback: FallbackRequestHandler = (_req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -40,11 +49,15 @@ export class DdpServer implements SessionRegistry, SessionOpener {
 
   constructor(options: Partial<DdpServerOptions>, private readonly log: Logger) {
     this.options = resolveDdpServerOptions(options);
+    this.mistakes = new ClientMistakeLog(log, this.options.clientErrorLogIntervalMs);
+    this.rateLimiter = new DdpRateLimiter({ log });
+    this.admission = new AdmissionControl(this.options, log);
   }
 
   /** Serve DDP (WebSocket and SockJS) on this HTTP server; other requests go to `fallback`. */
   attach(httpServer: HttpServer, fallback?: FallbackRequestHandler): void {
     if (fallback) this.fallback = fallback;
+    this.admission.attach(httpServer); // first, so it sees every socket and request before the transports
     const accept = (socket: TransportSocket) => this.acceptSocket(socket);
     this.transports = [
       createWebSocketTransport(accept, this.options, this.log),
@@ -59,6 +72,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
       // scope and keep `req` and `head` (a slice of an 8 KiB pool slab)
       // alive for the socket's lifetime, ~10 KB per connection.
       socket.on('error', destroyOnError);
+      if (!this.admission.admitUpgrade(req, socket)) return;
       for (const transport of this.transports) if (transport.handleUpgrade(req, socket, head)) return;
       socket.destroy();
     });
@@ -82,6 +96,16 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     return { stop: () => void this.connectionHooks.delete(callback) };
   }
 
+  /** Method calls and subs refused by a rate limit, by type and name (for metrics). */
+  get rateLimitedCount(): DdpRateLimiter['rateLimitedCount'] {
+    return this.rateLimiter.rateLimitedCount;
+  }
+
+  /** Sockets open and refused by reason, for metrics (admission.ts). */
+  get admissionStats(): AdmissionStats {
+    return this.admission.stats;
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }
@@ -90,14 +114,24 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   close(): void {
     for (const session of [...this.sessions.values()]) session.close('server shutdown');
     for (const transport of this.transports) transport.close();
+    this.admission.close();
   }
 
   sessionClosed(session: Session, reason: SessionCloseReason): void {
     this.sessions.delete(session.id);
+    this.admission.sessionClosed(session.id);
     this.log.debug('DDP session closed', { session: session.id, reason });
   }
 
+  socketClosed(socket: TransportSocket): void {
+    this.admission.releasePending(socket);
+  }
+
   private acceptSocket(socket: TransportSocket): TransportSocketEvents {
+    if (!this.admission.admitTransportSocket(socket)) {
+      socket.close();
+      return REFUSED_SOCKET_EVENTS;
+    }
     return new SocketGate(socket, this, this.options.connectDeadlineMs, this.log);
   }
 
@@ -122,6 +156,12 @@ export class DdpServer implements SessionRegistry, SessionOpener {
 
     const id = randomId();
     const clientAddress = resolveClientAddress(socket.remoteAddress, socket.headers, this.options.httpForwardedCount);
+    // Over maxSessionsPerAddress: closed without a frame. DDP has no word for
+    // it (Meteor has no such cap); clients reconnect with their usual backoff.
+    if (!this.admission.admitSession(socket, id, clientAddress)) {
+      socket.close();
+      return null;
+    }
     const session = new Session(id, version, socket, this, this.options, clientAddress, this.log);
     this.sessions.set(id, session);
     this.log.debug('DDP session opened', { session: id, transport: socket.transport, version });
@@ -139,6 +179,9 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     return session;
   }
 }
+
+/** A socket refused by admission control: whatever it still sends is dropped. */
+const REFUSED_SOCKET_EVENTS: TransportSocketEvents = { onFrame() {}, onNonStringFrame() {}, onClose() {} };
 
 function destroyOnError(this: Duplex): void {
   this.destroy();

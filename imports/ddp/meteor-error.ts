@@ -8,14 +8,18 @@ import type { Logger } from '../log/logger';
  * Meteor's `500 Internal server error` and is logged here, never sent.
  * Wire shape (same key order as Meteor's serialised Meteor.Error):
  * `{isClientSafe, error, reason, details?, message, errorType: "Meteor.Error"}`.
+ * `details` is a string or, as Meteor itself sends for `too-many-requests`,
+ * an EJSON-able object (`{timeToReset}`); @types/meteor only declares strings.
  */
+export type MeteorErrorDetails = string | Readonly<Record<string, unknown>>;
+
 export class MeteorError extends Error {
   readonly isClientSafe = true;
   readonly errorType = 'Meteor.Error';
   constructor(
     public readonly error: string | number,
     public readonly reason?: string,
-    public readonly details?: string,
+    public readonly details?: MeteorErrorDetails,
   ) {
     super(reason ? `${reason} [${error}]` : `[${error}]`);
   }
@@ -43,6 +47,9 @@ export const DdpErrors = {
   methodNotFound: (name: string) => new MeteorError(404, `Method '${name}' not found`),
   subscriptionNotFound: (name: string) => new MeteorError(404, `Subscription '${name}' not found`),
   internal: () => new MeteorError(500, 'Internal server error'),
+  tooManyParams: (max: number) => new MeteorError(400, `Too many parameters (at most ${max})`),
+  // ddp-server livedata_server.js, when DDPRateLimiter._check refuses a method or sub.
+  tooManyRequests: (message: string, timeToReset: number) => new MeteorError('too-many-requests', message, { timeToReset }),
 } as const;
 
 /** Connection-level `{msg:"error"}` reasons, exactly as Meteor words them. */
@@ -71,7 +78,7 @@ export function toClientError(thrown: unknown, context: string, log: Logger): Wi
 
 function isClientSafeLike(
   value: unknown,
-): value is { isClientSafe: true; error: string | number; reason?: string; details?: string; message?: string } {
+): value is { isClientSafe: true; error: string | number; reason?: string; details?: MeteorErrorDetails; message?: string } {
   return (
     typeof value === 'object' &&
     value !== null &&

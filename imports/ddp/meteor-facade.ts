@@ -3,6 +3,9 @@ import type { ConnectionHandle } from './connection-handle';
 import type { MethodHandler, PublishHandler } from './contexts';
 import type { DdpServer } from './ddp-server';
 import { MeteorError } from './meteor-error';
+import type { DDPRateLimiterApi } from './rate-limiter';
+
+export type { DDPRateLimiterApi } from './rate-limiter';
 
 /**
  * A `Meteor`-shaped object over the standalone DDP server: the names and
@@ -11,6 +14,11 @@ import { MeteorError } from './meteor-error';
  *
  * Startup callbacks run in order, awaited, when the host calls runStartup()
  * (before it starts listening); one registered later runs at once, as in Meteor.
+ *
+ * `MeteorFacade` is `Meteor`'s shape only. `StandaloneMeteor` adds what Meteor
+ * keeps in other packages, under the same export name: `DDPRateLimiter` is
+ * `import { DDPRateLimiter } from 'meteor/ddp-rate-limiter'`, so standalone
+ * code writes `const { DDPRateLimiter } = meteor` (one per server).
  */
 export interface MeteorFacade {
   readonly isServer: true;
@@ -25,6 +33,8 @@ export interface MeteorFacade {
 
 export interface StandaloneMeteor extends MeteorFacade {
   runStartup(): Promise<void>;
+  /** Meteor's ddp-rate-limiter `DDPRateLimiter`, for this server's methods and subscriptions. */
+  readonly DDPRateLimiter: DDPRateLimiterApi;
 }
 
 export function createMeteorFacade(ddp: DdpServer, settings: Record<string, unknown>, log: Logger): StandaloneMeteor {
@@ -50,6 +60,7 @@ export function createMeteorFacade(ddp: DdpServer, settings: Record<string, unkn
     methods: (handlers) => ddp.methods(handlers),
     publish: (name, handler) => ddp.publish(name, handler),
     Error: MeteorError,
+    DDPRateLimiter: ddp.rateLimiter.api,
     async runStartup() {
       started = true;
       for (const callback of pending.splice(0)) await runOne(callback);

@@ -21,18 +21,32 @@ export interface DdpServerOptions {
   /** Further silence after that `ping` before the session is closed (Meteor: 15 s). */
   heartbeatTimeoutMs: number;
   /**
-   * A socket that has not completed `connect` by then is closed. Meteor
-   * allows 45 s; a real client sends `connect` in its first round trip.
+   * A socket (/websocket or SockJS) that has not completed `connect` by then
+   * is closed. Meteor allows 45 s; a real client sends `connect` in its first
+   * round trip. A /websocket socket that was never sent a frame is dropped
+   * at once, without waiting for a close handshake.
    */
   connectDeadlineMs: number;
-  /** A `pre1` session (no heartbeat in that DDP version) silent this long is closed. 0 never reaps. */
+  /**
+   * A `pre1` session (no heartbeat in that DDP version) that receives no
+   * message for this long is closed ('idle timeout'). 0 never reaps.
+   */
   pre1IdleTimeoutMs: number;
   /** Messages a session may have waiting behind a running method or sub; beyond that the session is closed. */
   maxQueuedMessagesPerSession: number;
   /** Inbound frame bytes a session may have waiting in its queue; beyond that the session is closed. */
   maxQueuedBytesPerSession: number;
-  /** Methods received and not yet answered (queued or running after `unblock`); beyond that the session is closed. */
+  /**
+   * Methods running at once on one session (started, not yet answered: more
+   * than one only when methods call `unblock()`); beyond that the session is
+   * closed. Methods waiting their turn are bounded by the queue options.
+   */
   maxPendingMethodsPerSession: number;
+  /**
+   * Parameters per method call or subscription; more get a 400 error. A
+   * JavaScript call cannot spread much more than ~100,000 arguments at all.
+   */
+  maxParams: number;
   /** Live subscriptions per session; a `sub` beyond that closes the session. */
   maxSubscriptionsPerSession: number;
   /**
@@ -45,17 +59,34 @@ export interface DdpServerOptions {
   maxBufferedBytesPerSocket: number;
   /**
    * Process-wide cap on open client sockets (TCP). 0 means automatic: the
-   * process's open-file limit less `fileDescriptorHeadroom`. Beyond it, new
-   * sockets get HTTP 503 and are closed, so the process never hits EMFILE.
+   * process's open-file limit (the soft limit, read from /proc/self/limits
+   * at startup; 1024 assumed where unreadable) less `fileDescriptorHeadroom`,
+   * but never below half that limit. Beyond it, new sockets get a raw
+   * HTTP 503 (Retry-After) and are closed, so the process never hits EMFILE.
    */
   maxSockets: number;
   /** File descriptors kept free for files, the broker and the store when `maxSockets` is automatic. */
   fileDescriptorHeadroom: number;
-  /** Sockets per client address that have not yet completed DDP `connect`; beyond that new ones are refused. 0 disables. */
+  /**
+   * Sockets per client address that have not yet completed DDP `connect`:
+   * from the transport's accept (/websocket, SockJS) until `connect`, and,
+   * when `httpForwardedCount` is 0, from TCP accept until the first request
+   * headers as well. Beyond it new ones get HTTP 503 (a /websocket upgrade
+   * before its handshake) or are closed at once. 0 disables.
+   */
   maxPendingSocketsPerAddress: number;
-  /** DDP sessions per client address (resolved through `httpForwardedCount`). 0 disables (the default: NATs and proxies share addresses). */
+  /**
+   * DDP sessions per client address (resolved through `httpForwardedCount`).
+   * A `connect` beyond it gets no reply; its socket is closed. 0 disables
+   * (the default: NATs and proxies share addresses).
+   */
   maxSessionsPerAddress: number;
-  /** A TCP connection that has not sent complete HTTP request headers by then is closed (Node's default is 60 s). */
+  /**
+   * A TCP connection that has not sent complete HTTP request headers this
+   * long after accept gets 408 and is closed (Node's default is 60 s, checked
+   * only every 30 s). Also Node's `headersTimeout` for later requests on a
+   * keep-alive connection. 0 leaves Node's defaults.
+   */
   httpHeadersTimeoutMs: number;
   /** Proxies in front of the server; selects the client address from X-Forwarded-For (Meteor's HTTP_FORWARDED_COUNT). */
   httpForwardedCount: number;
@@ -80,6 +111,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   maxQueuedMessagesPerSession: 10_000,
   maxQueuedBytesPerSession: 8 * 1024 * 1024,
   maxPendingMethodsPerSession: 1_000,
+  maxParams: 1_000,
   maxSubscriptionsPerSession: 500,
   maxOffendingMessageBytes: 4 * 1024,
   maxBufferedBytesPerSocket: 16 * 1024 * 1024,

@@ -3,7 +3,8 @@
  *
  * Messages run one at a time in arrival order. A task holds the queue until it
  * settles or calls `unblock()`; a rejected or throwing task only unblocks, it
- * never stops the queue. `maxLength` bounds what a flooding client can pile up.
+ * never stops the queue. `maxLength` and `maxBytes` (the summed sizes the
+ * caller gives each item) bound what a flooding client can pile up.
  */
 export interface QueueRunner<T> {
   /** Run one item; return a promise to hold the queue until it settles. */
@@ -13,6 +14,8 @@ export interface QueueRunner<T> {
 
 export class SessionQueue<T> {
   private readonly items: T[] = [];
+  private readonly sizes: number[] = [];
+  private queuedBytes = 0;
   private head = 0;
   private running = false;
   private closed = false;
@@ -21,6 +24,7 @@ export class SessionQueue<T> {
   constructor(
     private readonly runner: QueueRunner<T>,
     private readonly maxLength: number,
+    private readonly maxBytes = Infinity,
   ) {}
 
   get length(): number {
@@ -28,9 +32,12 @@ export class SessionQueue<T> {
   }
 
   /** Returns false (and drops the item) when the queue is full or closed. */
-  push(item: T): boolean {
-    if (this.closed || this.length >= this.maxLength) return false;
+  push(item: T, size = 0): boolean {
+    // An item that finds the queue empty is bounded by the frame limit alone.
+    if (this.closed || this.length >= this.maxLength || (this.length > 0 && this.queuedBytes + size > this.maxBytes)) return false;
     this.items.push(item);
+    this.sizes.push(size);
+    this.queuedBytes += size;
     if (!this.running) {
       this.running = true;
       this.next();
@@ -40,18 +47,31 @@ export class SessionQueue<T> {
 
   close(): void {
     this.closed = true;
+    this.reset();
+  }
+
+  private reset(): void {
     this.items.length = 0;
+    this.sizes.length = 0;
+    this.queuedBytes = 0;
     this.head = 0;
   }
 
   private next(): void {
     if (this.closed || this.head >= this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
+      this.reset();
       this.running = false;
       return;
     }
+    this.queuedBytes -= this.sizes[this.head]!;
     const item = this.items[this.head++] as T;
+    // A client that never lets the queue drain must not grow the arrays with
+    // items already run: drop the consumed prefix once it is half of them.
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items.splice(0, this.head);
+      this.sizes.splice(0, this.head);
+      this.head = 0;
+    }
     let blocked = true;
     const unblock = () => {
       if (!blocked) return;

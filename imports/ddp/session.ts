@@ -1,3 +1,4 @@
+import type { ClientMistakeLog } from '../log/client-mistake-log';
 import type { Logger } from '../log/logger';
 import type { ConnectionHandle } from './connection-handle';
 import type { MethodContext, MethodHandler, PublishHandler } from './contexts';
@@ -5,22 +6,28 @@ import { Heartbeat, type HeartbeatTarget } from './heartbeat';
 import { MergeBox, type Fields, type MergeBoxOutput } from './merge-box';
 import { DdpErrors, toClientError, type ProtocolErrorReason } from './meteor-error';
 import type { DdpServerOptions } from './options';
+import type { DdpRateLimiter } from './rate-limiter';
 import { SessionQueue, type QueueRunner } from './session-queue';
 import { Subscription, type SubscriptionHost } from './subscription';
 import type { TransportSocket } from './transports/transport-socket';
-import { stringifyDdp, type DdpMessage } from './wire';
+import { echoOffendingMessage, stringifyDdp, type DdpMessage } from './wire';
 
 export type SessionCloseReason =
   | 'transport closed'
   | 'heartbeat timeout'
+  | 'idle timeout'
   | 'closed by app'
   | 'inbound queue overflow'
+  | 'too many pending methods'
+  | 'too many subscriptions'
   | 'server shutdown';
 
 /** What a session needs from the server that owns it. */
 export interface SessionRegistry {
   readonly methodHandlers: ReadonlyMap<string, MethodHandler>;
   readonly publishHandlers: ReadonlyMap<string, PublishHandler>;
+  readonly rateLimiter: Pick<DdpRateLimiter, 'limit'>;
+  readonly mistakes: ClientMistakeLog;
   sessionClosed(session: Session, reason: SessionCloseReason): void;
 }
 
@@ -30,11 +37,21 @@ export interface SessionRegistry {
  * handle. Created after a successful `connect`; the socket-level checks before
  * that live in the server.
  */
-export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<DdpMessage>, HeartbeatTarget {
+/** A message waiting in the session's queue, with its frame's length (for the byte bound and the error echo). */
+interface InboundMessage {
+  msg: DdpMessage;
+  frameLength: number;
+}
+
+export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<InboundMessage>, HeartbeatTarget {
   readonly connection: ConnectionHandle;
   private closed = false;
-  private readonly queue: SessionQueue<DdpMessage>;
+  private readonly queue: SessionQueue<InboundMessage>;
+  /** Methods started and not yet answered: more than one only when methods call `unblock()`. */
+  private runningMethods = 0;
   private readonly heartbeat: Heartbeat | null;
+  /** `pre1` only, which has no heartbeat: inbound silence of `pre1IdleTimeoutMs` closes the session. */
+  private readonly idleTimer: NodeJS.Timeout | null;
   // Allocated on first use: most presence clients never subscribe.
   private mergeBox: MergeBox | null = null;
   private subs: Map<string, Subscription> | null = null;
@@ -47,7 +64,7 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
     readonly version: string,
     private readonly socket: TransportSocket,
     private readonly registry: SessionRegistry,
-    options: DdpServerOptions,
+    private readonly options: DdpServerOptions,
     clientAddress: string | null,
     logger: Logger,
   ) {
@@ -65,7 +82,7 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
         else session.closeCallbacks.push(callback);
       },
     };
-    this.queue = new SessionQueue<DdpMessage>(this, options.maxQueuedMessagesPerSession);
+    this.queue = new SessionQueue<InboundMessage>(this, options.maxQueuedMessagesPerSession, options.maxQueuedBytesPerSession);
     this.send({ msg: 'connected', session: id });
     // DDP.md: heartbeats exist from version "1" and "pre2"; "pre1" has no ping.
     this.heartbeat =
@@ -73,6 +90,10 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
         ? new Heartbeat(options.heartbeatIntervalMs, options.heartbeatTimeoutMs, this)
         : null;
     this.heartbeat?.start();
+    this.idleTimer =
+      version === 'pre1' && options.pre1IdleTimeoutMs > 0
+        ? setTimeout(() => this.close('idle timeout'), options.pre1IdleTimeoutMs).unref()
+        : null;
   }
 
   get isClosed(): boolean {
@@ -80,19 +101,28 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
   }
 
   /** Entry point for every parsed message after `connect`. */
-  processMessage(msg: DdpMessage): void {
+  processMessage(msg: DdpMessage, frameLength = 0): void {
     if (this.closed) return;
     // "Any message counts as receiving a pong" (ddp-server).
     this.heartbeat?.messageReceived();
+    this.idleTimer?.refresh();
     if (this.version !== 'pre1' && msg.msg === 'ping') {
+      // Meteor answers with the id as it came; an id its stringifyDDP refuses gets no answer.
+      if (hasUnsendableId(msg)) return this.registry.mistakes.report('non-string id', { session: this.id });
       this.send(msg.id === undefined ? { msg: 'pong' } : { msg: 'pong', id: msg.id });
       return;
     }
     if (this.version !== 'pre1' && msg.msg === 'pong') return;
-    if (!this.queue.push(msg)) {
-      this.log.warn('Inbound queue full; closing session', { session: this.id });
-      this.close('inbound queue overflow');
-    }
+    if (!this.queue.push({ msg, frameLength }, frameLength)) this.closeForMistake('inbound queue overflow', 'inbound queue overflow');
+  }
+
+  /** A bound exceeded: this client only is closed, with one (rate-limited) log line. */
+  private closeForMistake(
+    kind: 'too many pending methods' | 'too many subscriptions' | 'inbound queue overflow',
+    reason: SessionCloseReason,
+  ): void {
+    this.registry.mistakes.report(kind, { session: this.id });
+    this.close(reason);
   }
 
   send(msg: Record<string, unknown>): void {
@@ -107,8 +137,11 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
     this.socket.send(frame);
   }
 
-  sendError(reason: ProtocolErrorReason, offendingMessage?: unknown): void {
-    this.send(offendingMessage ? { msg: 'error', reason, offendingMessage } : { msg: 'error', reason });
+  sendError(reason: ProtocolErrorReason, offendingMessage?: DdpMessage, frameLength = 0): void {
+    if (!offendingMessage) return this.send({ msg: 'error', reason });
+    this.registry.mistakes.report(reason === 'Bad request' ? 'bad request' : 'malformed message', { session: this.id });
+    const echo = echoOffendingMessage(offendingMessage, frameLength, this.options.maxOffendingMessageBytes);
+    this.send({ msg: 'error', reason, offendingMessage: echo });
   }
 
   close(reason: SessionCloseReason): void {
@@ -116,6 +149,7 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
     this.closed = true;
     this.queue.close();
     this.heartbeat?.stop();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.mergeBox = null;
     this.socket.close();
     this.registry.sessionClosed(this, reason);
@@ -163,26 +197,31 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
     this.close('heartbeat timeout');
   }
 
-  onTaskError(error: unknown, msg: DdpMessage): void {
-    this.log.error('Internal exception while processing message', { session: this.id, msg: msg.msg, error });
+  onTaskError(error: unknown, item: InboundMessage): void {
+    this.log.error('Internal exception while processing message', { session: this.id, msg: item.msg.msg, error });
   }
 
-  runTask(msg: DdpMessage, unblock: () => void): unknown {
+  runTask({ msg, frameLength }: InboundMessage, unblock: () => void): unknown {
     switch (msg.msg) {
       case 'method':
-        return this.handleMethod(msg, unblock);
+        // Queued methods are bounded by the queue; this bounds those that unblocked and still run.
+        if (++this.runningMethods > this.options.maxPendingMethodsPerSession) {
+          return this.closeForMistake('too many pending methods', 'too many pending methods');
+        }
+        return this.handleMethod(msg, frameLength, unblock).finally(() => this.runningMethods--);
       case 'sub':
-        return this.handleSub(msg, unblock);
+        return this.handleSub(msg, frameLength, unblock);
       case 'unsub':
-        this.stopSubscription(msg.id as string);
+        if (hasUnsendableId(msg)) this.registry.mistakes.report('non-string id', { session: this.id });
+        else this.stopSubscription(msg.id as string);
         return undefined;
       default:
-        this.sendError('Bad request', msg);
+        this.sendError('Bad request', msg, frameLength);
         return undefined;
     }
   }
 
-  private async handleMethod(msg: DdpMessage, unblock: () => void): Promise<void> {
+  private async handleMethod(msg: DdpMessage, frameLength: number, unblock: () => void): Promise<void> {
     const { id, method, params } = msg;
     if (
       typeof id !== 'string' ||
@@ -190,13 +229,27 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
       ('params' in msg && !Array.isArray(params)) ||
       ('randomSeed' in msg && typeof msg.randomSeed !== 'string')
     ) {
-      this.sendError('Malformed method invocation', msg);
+      this.sendError('Malformed method invocation', msg, frameLength);
+      return;
+    }
+    if (Array.isArray(params) && params.length > this.options.maxParams) {
+      this.registry.mistakes.report('too many params', { session: this.id, method: method.slice(0, 64), params: params.length });
+      this.send({ msg: 'updated', methods: [id] });
+      this.send({ msg: 'result', id, error: DdpErrors.tooManyParams(this.options.maxParams).toWire() });
       return;
     }
     const handler = this.registry.methodHandlers.get(method);
     if (!handler) {
       this.send({ msg: 'result', id, error: DdpErrors.methodNotFound(method).toWire() });
       this.send({ msg: 'updated', methods: [id] });
+      return;
+    }
+    // livedata_server.js counts a call only once its handler exists, then
+    // rejects the invocation: the fence arms (`updated`) before `result` goes.
+    const limited = this.registry.rateLimiter.limit('method', method, this.connection);
+    if (limited) {
+      this.send({ msg: 'updated', methods: [id] });
+      this.send({ msg: 'result', id, error: limited.toWire() });
       return;
     }
     const context: MethodContext = {
@@ -220,10 +273,15 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
     this.send(payload);
   }
 
-  private async handleSub(msg: DdpMessage, unblock: () => void): Promise<void> {
+  private async handleSub(msg: DdpMessage, frameLength: number, unblock: () => void): Promise<void> {
     const { id, name, params } = msg;
     if (typeof id !== 'string' || typeof name !== 'string' || ('params' in msg && !Array.isArray(params))) {
-      this.sendError('Malformed subscription', msg);
+      this.sendError('Malformed subscription', msg, frameLength);
+      return;
+    }
+    if (Array.isArray(params) && params.length > this.options.maxParams) {
+      this.registry.mistakes.report('too many params', { session: this.id, sub: name.slice(0, 64), params: params.length });
+      this.send({ msg: 'nosub', id, error: DdpErrors.tooManyParams(this.options.maxParams).toWire() });
       return;
     }
     const handler = this.registry.publishHandlers.get(name);
@@ -234,6 +292,13 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
     // Subs are idempotent: a repeated id is ignored (matters on reconnect).
     this.subs ??= new Map();
     if (this.subs.has(id)) return;
+    if (this.subs.size >= this.options.maxSubscriptionsPerSession) return this.closeForMistake('too many subscriptions', 'too many subscriptions');
+    // livedata_server.js: after the lookup and the repeated-id check, so neither is counted.
+    const limited = this.registry.rateLimiter.limit('subscription', name, this.connection);
+    if (limited) {
+      this.send({ msg: 'nosub', id, error: limited.toWire() });
+      return;
+    }
     const sub = new Subscription(this, handler, id, (params as unknown[] | undefined) ?? [], name);
     sub.unblock = unblock;
     this.subs.set(id, sub);
@@ -276,4 +341,9 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<Dd
   logStopCallbackError(error: unknown, subId: string): void {
     this.log.error('onStop callback failed', { session: this.id, sub: subId, error });
   }
+}
+
+/** ddp-common's stringifyDDP refuses a truthy id that is not a string (it sends a falsy one as it came). */
+function hasUnsendableId(msg: DdpMessage): boolean {
+  return Boolean(msg.id) && typeof msg.id !== 'string';
 }

@@ -1,12 +1,17 @@
+import type { ClientMistakeLog } from '../log/client-mistake-log';
 import type { Logger } from '../log/logger';
 import type { ProtocolErrorReason } from './meteor-error';
 import type { Session } from './session';
 import type { TransportSocket, TransportSocketEvents } from './transports/transport-socket';
-import { parseDdp, stringifyDdp, type DdpMessage } from './wire';
+import { echoOffendingMessage, parseDdp, stringifyDdp, type DdpMessage } from './wire';
 
-/** What the gate needs from the server: turning a `connect` into a session. */
+/** What the gate needs from the server: turning a `connect` into a session, and where client mistakes are logged. */
 export interface SessionOpener {
   openSession(socket: TransportSocket, msg: DdpMessage): Session | null;
+  /** The socket closed; admission control stops counting it as pending `connect`. */
+  socketClosed(socket: TransportSocket): void;
+  readonly mistakes: ClientMistakeLog;
+  readonly options: { readonly maxOffendingMessageBytes: number };
 }
 
 /**
@@ -36,26 +41,40 @@ export class SocketGate implements TransportSocketEvents {
       try {
         msg = parseDdp(frame);
       } catch {
+        this.opener.mistakes.report('parse error', { session: this.session?.id });
         return this.sendError('Parse error');
       }
-      if (msg === null || !msg.msg) return this.sendError('Bad request', msg);
+      if (msg === null || !msg.msg) {
+        this.opener.mistakes.report('bad request', { session: this.session?.id });
+        return this.sendError('Bad request', msg, frame.length);
+      }
       if (msg.msg === 'connect') {
-        if (this.session) return this.sendError('Already connected', msg);
+        if (this.session) return this.sendError('Already connected', msg, frame.length);
         this.session = this.opener.openSession(this.socket, msg);
         if (this.session) this.clearDeadline();
         return;
       }
-      if (!this.session) return this.sendError('Must connect first', msg);
-      this.session.processMessage(msg);
+      if (!this.session) {
+        this.opener.mistakes.report('must connect first');
+        return this.sendError('Must connect first', msg, frame.length);
+      }
+      this.session.processMessage(msg, frame.length);
     } catch (error) {
       this.log.error('Internal exception while processing message', { session: this.session?.id, error });
     }
+  }
+
+  /** Meteor parses whatever sockjs hands it as JSON text; a non-string never yields an object, so: Bad request. */
+  onNonStringFrame(): void {
+    this.opener.mistakes.report('non-string frame', { session: this.session?.id });
+    this.sendError('Bad request');
   }
 
   onClose(): void {
     this.clearDeadline();
     this.session?.close('transport closed');
     this.session = null;
+    this.opener.socketClosed(this.socket);
   }
 
   /** @internal the connect deadline passed */
@@ -68,8 +87,10 @@ export class SocketGate implements TransportSocketEvents {
     this.deadline = null; // do not keep the spent timer for the socket's lifetime
   }
 
-  private sendError(reason: ProtocolErrorReason, offendingMessage?: DdpMessage | null): void {
-    const msg = offendingMessage ? { msg: 'error', reason, offendingMessage } : { msg: 'error', reason };
+  private sendError(reason: ProtocolErrorReason, offendingMessage?: DdpMessage | null, frameLength = 0): void {
+    const msg = offendingMessage
+      ? { msg: 'error', reason, offendingMessage: echoOffendingMessage(offendingMessage, frameLength, this.opener.options.maxOffendingMessageBytes) }
+      : { msg: 'error', reason };
     try {
       this.socket.send(stringifyDdp(msg));
     } catch (error) {

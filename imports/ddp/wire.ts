@@ -39,7 +39,8 @@ export function parseDdp(raw: string): DdpMessage | null {
  * (DDP.md "changed"), and an empty `fields` is dropped, as Meteor does.
  */
 export function stringifyDdp(msg: Record<string, unknown>): string {
-  if (msg.id !== undefined && typeof msg.id !== 'string') throw new TypeError('Message id is not a string');
+  // ddp-common's exact rule: a falsy id (null, 0, '') is sent as it came.
+  if (msg.id && typeof msg.id !== 'string') throw new TypeError('Message id is not a string');
   const copy: Record<string, unknown> = { ...msg };
   if (isPlainObject(msg.fields)) {
     const fields: Record<string, unknown> = {};
@@ -56,6 +57,20 @@ export function stringifyDdp(msg: Record<string, unknown>): string {
     if (Object.hasOwn(copy, field)) copy[field] = EJSON.toJSONValue(copy[field] as never);
   }
   return JSON.stringify(copy);
+}
+
+/**
+ * What an error reply echoes as `offendingMessage`: the message itself (as
+ * Meteor does) when its frame was small, else only its `msg` and `id` when
+ * those are short strings. A large frame must not buy a larger reply: an
+ * EJSON binary echoes as an object with one key per byte (8× the input).
+ */
+export function echoOffendingMessage(msg: DdpMessage, frameLength: number, maxBytes: number): DdpMessage {
+  if (frameLength <= maxBytes) return msg;
+  const echo: DdpMessage = {};
+  if (typeof msg.msg === 'string' && msg.msg.length <= 64) echo.msg = msg.msg;
+  if (typeof msg.id === 'string' && msg.id.length <= 64) echo.id = msg.id;
+  return echo;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -26,7 +26,7 @@ export function createLogger(level: LogLevel = 'info', sink: LogSink = stderrSin
   const emit = (lvl: Exclude<LogLevel, 'silent'>, message: string, context?: Record<string, unknown>) => {
     if (rank[lvl] < threshold) return;
     const suffix = context && Object.keys(context).length ? ' ' + safeJson(context) : '';
-    sink(lvl, `${new Date().toISOString()} ${lvl.toUpperCase()} ${message}${suffix}`);
+    sink(lvl, `${new Date().toISOString()} ${lvl.toUpperCase()} ${escapeControlCharacters(message + suffix)}`);
   };
   return {
     debug: (m, c) => emit('debug', m, c),
@@ -34,6 +34,15 @@ export function createLogger(level: LogLevel = 'info', sink: LogSink = stderrSin
     warn: (m, c) => emit('warn', m, c),
     error: (m, c) => emit('error', m, c),
   };
+}
+
+/**
+ * Messages may embed client input (a sub id, a method name); escaping control
+ * characters and line separators keeps one event on one line, so a client
+ * cannot forge log lines. (JSON escapes the context, except U+2028/2029.)
+ */
+function escapeControlCharacters(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 function safeJson(value: unknown): string {

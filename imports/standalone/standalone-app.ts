@@ -7,6 +7,7 @@ import { MongoClient } from 'mongodb';
 import type { ConnectedUser } from '../app/host';
 import { tokenPolicy, type PresencePolicy } from '../app/permission-policy';
 import { registerPresence, type PresenceApp } from '../app/presence';
+import { registerPresenceRateLimits, type PresenceRateLimits } from '../app/rate-limits';
 import type { Config } from '../config/config';
 import { DdpServer } from '../ddp/ddp-server';
 import { createMeteorFacade, type StandaloneMeteor } from '../ddp/meteor-facade';
@@ -46,6 +47,8 @@ export interface StandaloneOverrides {
   policy?: PresencePolicy;
   /** false runs the bare DDP server (the benchmark's "presence off" case). */
   presence?: boolean;
+  /** The app's rate limits by name, over its defaults (null: no rule for that name); false registers none. */
+  rateLimits?: Partial<PresenceRateLimits> | false;
   staticRoot?: string;
 }
 
@@ -82,6 +85,7 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
     }
     const policy = overrides.policy ?? tokenPolicy(config.presence.monitorToken);
     presence = registerPresence(meteor, collection, { instanceId: config.presence.instanceId, policy, log });
+    if (overrides.rateLimits !== false) registerPresenceRateLimits(meteor.DDPRateLimiter, overrides.rateLimits);
     if (config.mqtt) {
       bridge = new MqttBridge(
         { ...defaultMqttBridgeLimits, ...config.mqtt, instanceId: config.presence.instanceId },

@@ -77,6 +77,6 @@ describe('per-session ordering over the wire', () => {
     client.send({ msg: 'method', id: 'h', method: 'hang', params: [] });
     for (let i = 0; i < 10; i++) client.send({ msg: 'method', id: `q${i}`, method: 'fast', params: [] });
     await client.closed;
-    assert.ok(server.logLines.some((l) => l.includes('Inbound queue full')));
+    assert.ok(server.logLines.some((l) => l.includes('Client mistake: inbound queue overflow')));
   });
 });

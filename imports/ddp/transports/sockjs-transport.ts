@@ -4,56 +4,49 @@ import sockjs from 'sockjs';
 import type { Logger } from '../../log/logger';
 import { pickExposedHeaders } from '../connection-handle';
 import type { DdpServerOptions } from '../options';
-import type { AcceptSocket, HttpTransport, TransportSocket } from './transport-socket';
+import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvents } from './transport-socket';
 
 /**
  * SockJS DDP endpoint under `<prefix>/sockjs`, on sockjs@0.3.24 with the
  * options Meteor uses, so Meteor's browser client and `sockjs-client` connect.
  *
- * sockjs itself has no size limit: frames are checked here, and HTTP POST
- * bodies (xhr_send and friends) over `maxFrameBytes` are refused with 413.
+ * Bounds, the same as on /websocket:
+ * - inbound: WebSocket frames over `maxFrameBytes` are refused by
+ *   faye-websocket before they are buffered (close 1009); HTTP POST bodies
+ *   (xhr_send and friends) over it get 413;
+ * - outbound: a session whose unsent bytes pass `maxBufferedBytesPerSocket`
+ *   (an xhr client that stopped polling, a WebSocket that stopped reading)
+ *   is closed and its queued frames dropped.
+ * sockjs emits every parsed JSON value as `data`, whatever its type; a value
+ * that is not a string is answered as DDP answers any non-object frame.
+ * Only RFC 6455 WebSockets are accepted (not the draft-75/76 handshakes
+ * faye-websocket would also speak).
  */
-export function createSockJsTransport(
-  accept: AcceptSocket,
-  options: DdpServerOptions,
-  log: Logger,
-): HttpTransport {
+export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOptions, log: Logger): HttpTransport {
   const prefix = `${options.pathPrefix}/sockjs`;
   const server = sockjs.createServer({
     prefix,
     log: () => {},
     heartbeat_delay: 45_000,
     disconnect_delay: options.sockjsDisconnectDelayMs,
+    faye_server_options: { maxLength: options.maxFrameBytes },
   } as sockjs.ServerOptions);
-  const open = new Set<sockjs.Connection>();
+  const open = new Set<SockJsTransportSocket>();
 
-  server.on('connection', (conn) => {
+  server.on('connection', (conn: sockjs.Connection | null) => {
     if (!conn) return; // sockjs emits a null connection for aborted handshakes
-    open.add(conn);
-    const socket: TransportSocket = {
-      transport: 'sockjs',
-      remoteAddress: conn.remoteAddress ?? null,
-      headers: pickExposedHeaders(conn.headers ?? {}),
-      send: (frame) => void conn.write(frame),
-      close: () => conn.close(),
-    };
-    const events = accept(socket);
-    conn.on('data', (frame: string) => {
-      if (Buffer.byteLength(frame, 'utf8') > options.maxFrameBytes) {
-        log.warn('SockJS frame over maxFrameBytes; closing that socket', { bytes: Buffer.byteLength(frame, 'utf8') });
-        conn.close(1009 as never, 'Message too big');
-        return;
-      }
-      events.onFrame(frame);
-    });
+    const socket = new SockJsTransportSocket(conn, options.maxBufferedBytesPerSocket, log);
+    open.add(socket);
+    socket.events = accept(socket);
+    conn.on('data', (frame: unknown) => socket.received(frame));
     conn.on('close', () => {
-      open.delete(conn);
-      events.onClose();
+      open.delete(socket);
+      socket.closed();
     });
   });
 
   // middleware() is the handler installHandlers would register; the server
-  // routes to it so that the body limit below runs first.
+  // routes to it so that the checks below run first.
   const sockjsHandler = (server as unknown as { middleware(): unknown }).middleware() as (req: IncomingMessage, resOrSocket: unknown, head?: unknown) => boolean;
   const underPrefix = (req: IncomingMessage) => (req.url ?? '').startsWith(prefix + '/') || (req.url ?? '') === prefix;
 
@@ -65,12 +58,91 @@ export function createSockJsTransport(
     },
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
       if (!underPrefix(req)) return false;
+      if (!isRfc6455(req)) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return true;
+      }
       return sockjsHandler(req, socket, head) === true;
     },
     close() {
-      for (const conn of open) conn.close();
+      for (const socket of open) socket.close();
     },
   };
+}
+
+/** The private parts of sockjs@0.3.24's session this transport reads to bound its buffer (the version is pinned). */
+interface SockJsSessionInternals {
+  send_buffer?: string[];
+  recv?: { connection?: { writableLength?: number } } | null;
+}
+
+class SockJsTransportSocket implements TransportSocket {
+  readonly transport = 'sockjs' as const;
+  readonly remoteAddress: string | null;
+  readonly headers: Record<string, string>;
+  events: TransportSocketEvents | null = null;
+  /** Bytes written since sockjs's send buffer was last seen empty: what an xhr client has not fetched yet. */
+  private unfetchedBytes = 0;
+  private isClosed = false;
+
+  constructor(
+    private readonly conn: sockjs.Connection,
+    private readonly maxBufferedBytes: number,
+    private readonly log: Logger,
+  ) {
+    this.remoteAddress = conn.remoteAddress ?? null;
+    this.headers = pickExposedHeaders(conn.headers ?? {});
+  }
+
+  received(frame: unknown): void {
+    // Raw /sockjs/websocket delivers binary frames as Buffers; read them as UTF-8 text, as on /websocket.
+    if (Buffer.isBuffer(frame)) frame = frame.toString('utf8');
+    if (typeof frame === 'string') this.events?.onFrame(frame);
+    else this.events?.onNonStringFrame();
+  }
+
+  send(frame: string): void {
+    if (this.isClosed) return;
+    const session = this.session;
+    if (session.send_buffer && session.send_buffer.length === 0) this.unfetchedBytes = 0;
+    const unsent = this.unfetchedBytes + (session.recv?.connection?.writableLength ?? 0);
+    if (unsent > this.maxBufferedBytes) {
+      this.log.warn('SockJS client is not reading; closing its session', { bufferedBytes: unsent });
+      session.send_buffer = []; // free what it never fetched now, not after sockjs's disconnect delay
+      this.close();
+      return;
+    }
+    this.conn.write(frame);
+    if (session.send_buffer && session.send_buffer.length > 0) this.unfetchedBytes += frame.length;
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    try {
+      this.conn.close();
+    } catch (error) {
+      this.log.debug('SockJS close failed', { error: (error as Error).message });
+    }
+    // An xhr session without a receiver reports its close only after the
+    // disconnect delay; the DDP session ends now.
+    this.closed();
+  }
+
+  /** @internal sockjs reported the close, or we closed it: tell the DDP layer once. */
+  closed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.events?.onClose();
+  }
+
+  private get session(): SockJsSessionInternals {
+    return (this.conn as unknown as { _session: SockJsSessionInternals })._session;
+  }
+}
+
+function isRfc6455(req: IncomingMessage): boolean {
+  const version = req.headers['sec-websocket-version'];
+  return version === '13' || version === '8';
 }
 
 /**

@@ -13,6 +13,9 @@ export interface TransportSocket {
 
 export interface TransportSocketEvents {
   onFrame(frame: string): void;
+  /** A transport that parses its own framing (SockJS) received a value that is not a string. */
+  onNonStringFrame(): void;
+  /** Called once per socket. */
   onClose(): void;
 }
 

@@ -21,6 +21,8 @@ type TaggedWebSocket = WebSocket & { [kSocket]: WebSocketTransportSocket };
 class WebSocketTransportSocket implements TransportSocket {
   readonly transport = 'websocket' as const;
   events: TransportSocketEvents | null = null;
+  /** Whether any frame went out; a DDP session's first is `connected`. */
+  private sentAny = false;
 
   constructor(
     private readonly ws: WebSocket,
@@ -38,12 +40,17 @@ class WebSocketTransportSocket implements TransportSocket {
       ws.terminate();
       return;
     }
+    this.sentAny = true;
     ws.send(frame);
   }
 
   close(): void {
     const ws = this.ws;
-    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
+    // Never sent a frame, so never had a session (a silent socket at the
+    // connect deadline, or one refused by admission control): drop it now.
+    // ws.close() would hold it up to 30 s for a close frame such a peer never sends.
+    if (!this.sentAny) ws.terminate();
+    else if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
   }
 }
 

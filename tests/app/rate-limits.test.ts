@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PRESENCE_NAMES } from '../../imports/app/presence';
+import { defaultPresenceRateLimits, registerPresenceRateLimits, type PresenceRateLimitMatcher } from '../../imports/app/rate-limits';
+import { startAppForTest } from '../helpers/app-test-server';
+import { RawDdpClient } from '../helpers/raw-ddp-client';
+
+describe('presence rate limits (imports/app/rate-limits.ts)', () => {
+  test('one rule per method and publication, per connection, in Meteor\'s matcher shape', () => {
+    const added: Array<[PresenceRateLimitMatcher, number, number]> = [];
+    const ids = registerPresenceRateLimits({ addRule: (m, n, t) => (added.push([m, n, t]), `rule-${added.length}`) });
+    assert.deepEqual(
+      added.map(([m, n, t]) => [m.type, m.name, typeof m.connectionId, n, t]),
+      [
+        ['method', PRESENCE_NAMES.getSessionIdMethod, 'function', 20, 1000],
+        ['method', PRESENCE_NAMES.roleMethod, 'function', 20, 1000],
+        ['subscription', PRESENCE_NAMES.listPublication, 'function', 20, 1000],
+        ['subscription', PRESENCE_NAMES.countPublication, 'function', 20, 1000],
+      ],
+    );
+    assert.equal(added[0]![0].connectionId('any'), true);
+    assert.deepEqual(Object.keys(ids), Object.keys(defaultPresenceRateLimits));
+  });
+
+  test('overrides by name; null drops a rule; unknown names and bad limits throw before any rule is added', () => {
+    const added: string[] = [];
+    const registry = { addRule: (m: PresenceRateLimitMatcher) => (added.push(m.name), m.name) };
+    registerPresenceRateLimits(registry, { [PRESENCE_NAMES.roleMethod]: null, [PRESENCE_NAMES.getSessionIdMethod]: { numRequests: 5, timeIntervalMs: 10_000 } });
+    assert.deepEqual(added, [PRESENCE_NAMES.getSessionIdMethod, PRESENCE_NAMES.listPublication, PRESENCE_NAMES.countPublication]);
+    added.length = 0;
+    assert.throws(() => registerPresenceRateLimits(registry, { nope: null } as never), /No presence rate limit named 'nope'/);
+    assert.throws(() => registerPresenceRateLimits(registry, { [PRESENCE_NAMES.countPublication]: { numRequests: 0, timeIntervalMs: 1000 } }), /positive integer/);
+    assert.deepEqual(added, []);
+  });
+
+  test('the real app: 1,000 rapid getSessionId calls on one connection are limited; another connection still gets answers', async () => {
+    const app = await startAppForTest();
+    try {
+      const { client: flooder } = await RawDdpClient.connect(app.wsUrl);
+      const { client: bystander, session: bystanderSession } = await RawDdpClient.connect(app.wsUrl);
+      const started = Date.now();
+      for (let i = 0; i < 1000; i++) flooder.send({ msg: 'method', id: `f${i}`, method: PRESENCE_NAMES.getSessionIdMethod, params: [] });
+      bystander.send({ msg: 'method', id: 'b', method: PRESENCE_NAMES.getSessionIdMethod, params: [] });
+      assert.equal((await bystander.until((f) => f.msg === 'result')).result, bystanderSession);
+      await flooder.until((f) => f.msg === 'result' && f.id === 'f999', 10_000);
+      const elapsed = Date.now() - started;
+      const results = flooder.frames.filter((f) => f.msg === 'result');
+      const answered = results.filter((f) => 'result' in f).length;
+      const refused = results.filter((f) => (f.error as { error?: string } | undefined)?.error === 'too-many-requests');
+      assert.equal(answered + refused.length, 1000);
+      // 20 per window; the run may straddle a window boundary or two on a slow machine.
+      assert.ok(answered >= 20 && answered <= 20 * (Math.ceil(elapsed / 1000) + 1), `${answered} answered in ${elapsed} ms`);
+      assert.match(
+        (refused[0]!.error as { reason: string }).reason,
+        /^Error, too many requests\. Please slow down\. You must wait 1 seconds before trying again\.$/,
+      );
+      assert.equal(app.ddp.rateLimitedCount.method.get(PRESENCE_NAMES.getSessionIdMethod), refused.length);
+      assert.equal(app.logLines.filter((l) => l.includes('Rate limit exceeded')).length <= Math.ceil(elapsed / 1000) + 1, true, 'logged per window, not per call');
+
+      // Subscriptions too: the 21st `sub` of the count in a window gets nosub.
+      for (let i = 0; i < 30; i++) bystander.send({ msg: 'sub', id: `c${i}`, name: PRESENCE_NAMES.countPublication });
+      await bystander.until((f) => f.msg === 'nosub' && (f.error as { error?: string } | undefined)?.error === 'too-many-requests');
+      flooder.close();
+      bystander.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('rateLimits: false registers no rule', async () => {
+    const app = await startAppForTest({}, { rateLimits: false });
+    try {
+      assert.deepEqual(app.meteor.DDPRateLimiter.printRules(), {});
+    } finally {
+      await app.close();
+    }
+  });
+});
