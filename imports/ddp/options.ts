@@ -55,6 +55,8 @@ export interface DdpServerOptions {
    * `{msg, id}` alone, so bad input cannot make the server amplify it.
    */
   maxOffendingMessageBytes: number;
+  /** How long a closing WebSocket waits for the peer's close frame before its TCP socket is destroyed (ws's default: 30 s). */
+  closeHandshakeTimeoutMs: number;
   /** Outgoing bytes a socket may have unsent (a client that stops reading), on every transport; beyond that it is closed. */
   maxBufferedBytesPerSocket: number;
   /**
@@ -114,6 +116,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   maxParams: 1_000,
   maxSubscriptionsPerSession: 500,
   maxOffendingMessageBytes: 4 * 1024,
+  closeHandshakeTimeoutMs: 5_000,
   maxBufferedBytesPerSocket: 16 * 1024 * 1024,
   maxSockets: 0,
   fileDescriptorHeadroom: 512,

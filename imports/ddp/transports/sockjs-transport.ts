@@ -73,7 +73,7 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
 /** The private parts of sockjs@0.3.24's session this transport reads to bound its buffer (the version is pinned). */
 interface SockJsSessionInternals {
   send_buffer?: string[];
-  recv?: { connection?: { writableLength?: number } } | null;
+  recv?: { protocol?: string; connection?: { writableLength?: number; destroy?(): void } } | null;
 }
 
 class SockJsTransportSocket implements TransportSocket {
@@ -84,6 +84,7 @@ class SockJsTransportSocket implements TransportSocket {
   /** Bytes written since sockjs's send buffer was last seen empty: what an xhr client has not fetched yet. */
   private unfetchedBytes = 0;
   private isClosed = false;
+  private sentAny = false;
 
   constructor(
     private readonly conn: sockjs.Connection,
@@ -113,12 +114,17 @@ class SockJsTransportSocket implements TransportSocket {
       return;
     }
     this.conn.write(frame);
+    this.sentAny = true;
     if (session.send_buffer && session.send_buffer.length > 0) this.unfetchedBytes += frame.length;
   }
 
   close(): void {
     if (this.isClosed) return;
     try {
+      // A WebSocket that never got a DDP frame has no session to say goodbye
+      // to: drop its TCP socket now rather than wait ~30 s for a close frame.
+      const recv = this.session.recv;
+      if (!this.sentAny && recv?.protocol?.startsWith('websocket')) recv.connection?.destroy?.();
       this.conn.close();
     } catch (error) {
       this.log.debug('SockJS close failed', { error: (error as Error).message });

@@ -65,7 +65,12 @@ function onClose(this: WebSocket): void {
 }
 
 export function createWebSocketTransport(accept: AcceptSocket, options: DdpServerOptions, log: Logger): HttpTransport {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxFrameBytes,
+    perMessageDeflate: false,
+    closeTimeout: options.closeHandshakeTimeoutMs,
+  } as ConstructorParameters<typeof WebSocketServer>[0]);
   const paths = new Set([`${options.pathPrefix}/websocket`, `${options.pathPrefix}/websocket/`]);
   const onError = (error: Error) => log.debug('WebSocket error', { error: error.message });
 
