@@ -7,6 +7,7 @@ import { resolveClientAddress, type ConnectionHandle } from './connection-handle
 import type { MethodHandler, PublishHandler } from './contexts';
 import { resolveDdpServerOptions, type DdpServerOptions } from './options';
 import { randomId } from './random-id';
+import { isOriginAllowed } from './origin-policy';
 import { DdpRateLimiter } from './rate-limiter';
 import { Session, type SessionCloseReason, type SessionRegistry } from './session';
 import { createSockJsTransport } from './transports/sockjs-transport';
@@ -64,6 +65,11 @@ export class DdpServer implements SessionRegistry, SessionOpener {
       createSockJsTransport(accept, this.options, this.log),
     ];
     httpServer.on('request', (req, res) => {
+      if (isDdpPath(req, this.options.pathPrefix) && !isOriginAllowed(req, this.options.allowedOrigins)) {
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        res.end('Origin not allowed');
+        return;
+      }
       for (const transport of this.transports) if (transport.handleRequest(req, res)) return;
       this.fallback(req, res);
     });
@@ -72,6 +78,10 @@ export class DdpServer implements SessionRegistry, SessionOpener {
       // scope and keep `req` and `head` (a slice of an 8 KiB pool slab)
       // alive for the socket's lifetime, ~10 KB per connection.
       socket.on('error', destroyOnError);
+      if (!isOriginAllowed(req, this.options.allowedOrigins)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
       if (!this.admission.admitUpgrade(req, socket)) return;
       for (const transport of this.transports) if (transport.handleUpgrade(req, socket, head)) return;
       socket.destroy();
@@ -182,6 +192,12 @@ export class DdpServer implements SessionRegistry, SessionOpener {
 
 /** A socket refused by admission control: whatever it still sends is dropped. */
 const REFUSED_SOCKET_EVENTS: TransportSocketEvents = { onFrame() {}, onNonStringFrame() {}, onClose() {} };
+
+/** Requests the transports serve (the origin policy guards these, not the dashboard's static files). */
+function isDdpPath(req: IncomingMessage, pathPrefix: string): boolean {
+  const url = req.url ?? '';
+  return url.startsWith(`${pathPrefix}/sockjs`) || url.startsWith(`${pathPrefix}/websocket`);
+}
 
 function destroyOnError(this: Duplex): void {
   this.destroy();

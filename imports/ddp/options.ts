@@ -90,6 +90,12 @@ export interface DdpServerOptions {
    * keep-alive connection. 0 leaves Node's defaults.
    */
   httpHeadersTimeoutMs: number;
+  /**
+   * Browser origins (`scheme://host[:port]`, lower case) allowed to open DDP
+   * connections; a request with another `Origin` header gets 403. Empty (the
+   * default, as Meteor) allows every origin. See origin-policy.ts.
+   */
+  allowedOrigins: readonly string[];
   /** Proxies in front of the server; selects the client address from X-Forwarded-For (Meteor's HTTP_FORWARDED_COUNT). */
   httpForwardedCount: number;
   /**
@@ -123,6 +129,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   maxPendingSocketsPerAddress: 100,
   maxSessionsPerAddress: 0,
   httpHeadersTimeoutMs: 10_000,
+  allowedOrigins: [],
   httpForwardedCount: 0,
   sockjsDisconnectDelayMs: 60_000,
   clientErrorLogIntervalMs: 10_000,
