@@ -101,7 +101,7 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
   bridge?.start();
 
   const http = createServer();
-  ddp.attach(http, staticFiles(overrides.staticRoot ?? defaultStaticRoot(), config.ddp.pathPrefix));
+  ddp.attach(http, staticFiles(overrides.staticRoot ?? defaultStaticRoot(), config.ddp.pathPrefix, { log }));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.bindIp, () => resolve());
