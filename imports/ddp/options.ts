@@ -34,6 +34,8 @@ export interface DdpServerOptions {
   pre1IdleTimeoutMs: number;
   /** Messages a session may have waiting behind a running method or sub; beyond that the session is closed. */
   maxQueuedMessagesPerSession: number;
+  /** Messages one session's queue runs in a row before it yields to the event loop, so one burst cannot starve other sessions. */
+  messagesPerTurn: number;
   /** Inbound frame bytes a session may have waiting in its queue; beyond that the session is closed. */
   maxQueuedBytesPerSession: number;
   /**
@@ -117,6 +119,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   connectDeadlineMs: 10_000,
   pre1IdleTimeoutMs: 60_000,
   maxQueuedMessagesPerSession: 10_000,
+  messagesPerTurn: 32,
   maxQueuedBytesPerSession: 8 * 1024 * 1024,
   maxPendingMethodsPerSession: 1_000,
   maxParams: 1_000,

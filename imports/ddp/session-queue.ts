@@ -5,6 +5,11 @@
  * settles or calls `unblock()`; a rejected or throwing task only unblocks, it
  * never stops the queue. `maxLength` and `maxBytes` (the summed sizes the
  * caller gives each item) bound what a flooding client can pile up.
+ *
+ * Fairness: tasks that settle at once chain through microtasks, so without a
+ * break one session's burst (5,000 pipelined calls) would hold the event loop
+ * until it is done. After `perTurn` tasks in a row the queue yields
+ * (setImmediate), letting other sessions' I/O and timers run.
  */
 export interface QueueRunner<T> {
   /** Run one item; return a promise to hold the queue until it settles. */
@@ -18,6 +23,7 @@ export class SessionQueue<T> {
   private queuedBytes = 0;
   private head = 0;
   private running = false;
+  private ranSinceYield = 0;
   private closed = false;
 
   /** The runner is an object, not two closures: one queue per session, so every byte counts. */
@@ -25,6 +31,7 @@ export class SessionQueue<T> {
     private readonly runner: QueueRunner<T>,
     private readonly maxLength: number,
     private readonly maxBytes = Infinity,
+    private readonly perTurn = Infinity,
   ) {}
 
   get length(): number {
@@ -57,10 +64,17 @@ export class SessionQueue<T> {
     this.head = 0;
   }
 
-  private next(): void {
+  /** @internal runs the next item; also where a yielded queue resumes */
+  next(): void {
     if (this.closed || this.head >= this.items.length) {
       this.reset();
       this.running = false;
+      this.ranSinceYield = 0;
+      return;
+    }
+    if (++this.ranSinceYield > this.perTurn) {
+      this.ranSinceYield = 0;
+      setImmediate(resume, this);
       return;
     }
     this.queuedBytes -= this.sizes[this.head]!;
@@ -92,4 +106,8 @@ export class SessionQueue<T> {
       unblock();
     }
   }
+}
+
+function resume(queue: SessionQueue<unknown>): void {
+  queue.next();
 }

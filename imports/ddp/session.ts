@@ -82,7 +82,12 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
         else session.closeCallbacks.push(callback);
       },
     };
-    this.queue = new SessionQueue<InboundMessage>(this, options.maxQueuedMessagesPerSession, options.maxQueuedBytesPerSession);
+    this.queue = new SessionQueue<InboundMessage>(
+      this,
+      options.maxQueuedMessagesPerSession,
+      options.maxQueuedBytesPerSession,
+      options.messagesPerTurn,
+    );
     this.send({ msg: 'connected', session: id });
     // DDP.md: heartbeats exist from version "1" and "pre2"; "pre1" has no ping.
     this.heartbeat =

@@ -11,7 +11,7 @@ export interface SessionOpener {
   /** The socket closed; admission control stops counting it as pending `connect`. */
   socketClosed(socket: TransportSocket): void;
   readonly mistakes: ClientMistakeLog;
-  readonly options: { readonly maxOffendingMessageBytes: number };
+  readonly options: { readonly maxOffendingMessageBytes: number; readonly maxParams: number };
 }
 
 /**
@@ -39,7 +39,7 @@ export class SocketGate implements TransportSocketEvents {
     try {
       let msg: DdpMessage | null;
       try {
-        msg = parseDdp(frame);
+        msg = parseDdp(frame, this.opener.options.maxParams);
       } catch {
         this.opener.mistakes.report('parse error', { session: this.session?.id });
         return this.sendError('Parse error');

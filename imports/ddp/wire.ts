@@ -11,8 +11,10 @@ import EJSON from 'ejson';
 export type DdpMessage = { msg?: unknown; [key: string]: unknown };
 
 const EJSON_FIELDS = ['fields', 'params', 'result'] as const;
+/** ejson exports it (Meteor's parseDDP uses it) but @types/ejson does not declare it. */
+const adjustTypesFromJSONValue = (EJSON as unknown as { _adjustTypesFromJSONValue(value: unknown): unknown })._adjustTypesFromJSONValue;
 
-export function parseDdp(raw: string): DdpMessage | null {
+export function parseDdp(raw: string, maxParams = Infinity): DdpMessage | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -28,8 +30,13 @@ export function parseDdp(raw: string): DdpMessage | null {
     msg.fields = fields;
     delete msg.cleared;
   }
+  // More params than anyone may pass are refused before the costly EJSON walk
+  // (450,000 of them took ~130 ms); the session answers them with a 400.
+  const skipParams = Array.isArray(msg.params) && msg.params.length > maxParams;
   for (const field of EJSON_FIELDS) {
-    if (Object.hasOwn(msg, field)) msg[field] = EJSON.fromJSONValue(msg[field] as never);
+    if (field === 'params' && skipParams) continue;
+    // In place, as ddp-common's parseDDP does: the parsed JSON is ours, no clone needed.
+    if (Object.hasOwn(msg, field)) msg[field] = adjustTypesFromJSONValue(msg[field]);
   }
   return msg;
 }

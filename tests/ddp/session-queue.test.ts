@@ -72,3 +72,19 @@ describe('SessionQueue', () => {
     assert.equal(queue.push(4), false);
   });
 });
+
+test('after perTurn tasks in a row the queue yields to the event loop, then goes on in order', async () => {
+  const ran: number[] = [];
+  const queue = new SessionQueue<number>(
+    // Tasks that settle at once (a resolved promise) chain through microtasks.
+    { runTask: (n) => (ran.push(n), Promise.resolve()), onTaskError: () => {} },
+    1000,
+    Infinity,
+    4,
+  );
+  for (let i = 0; i < 10; i++) queue.push(i);
+  const seenByNextMacrotask = await new Promise<number>((resolve) => setImmediate(() => resolve(ran.length)));
+  assert.ok(seenByNextMacrotask < 10, `another macrotask ran before the burst was done (it saw ${seenByNextMacrotask})`);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(ran, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
