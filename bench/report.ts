@@ -1,3 +1,4 @@
+import { renderAttackReport } from './attack-report';
 import type { BenchResult, ServerResult } from './results-types';
 
 /** The markdown report printed on stdout: one table, then each target with its measured ratio. */
@@ -7,22 +8,23 @@ export function renderReport(result: BenchResult): string {
   lines.push('');
   lines.push(`Machine: ${result.machine.cpus} cores, ${result.machine.totalMemGb} GB, Node ${result.machine.node}; open files per process: ${result.machine.openFileLimit}.`);
   lines.push('');
-  lines.push('| server | held / target | RSS per connection (JS heap) | connects/s | close→removal p50 / p99, 1 monitor | same, 10 monitors | CPU per 1,000 connect+close | records left |');
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const s of result.servers) {
-    const one = s.latency.filter((l) => l.monitors === 1).at(-1);
-    const ten = s.latency.find((l) => l.monitors === 10);
-    lines.push(
-      `| ${s.label} | ${s.held} / ${s.target}${s.firstFailure ? ` (first failure: ${s.firstFailure})` : ''} | ${kb(s.bytesPerConnection)} (${kb(s.heapBytesPerConnection)}) | ${s.connectsPerSecond ?? '–'} | ${lat(one)} | ${lat(ten)} | ${s.cpuMsPer1000Events ?? '–'} ms | ${s.recordsLeft ?? '–'} |`,
-    );
+  if (result.servers.length) {
+    lines.push('| server | held / target | RSS per connection (JS heap) | connects/s | close→removal p50 / p99, 1 monitor | same, 10 monitors | CPU per 1,000 connect+close | records left |');
+    lines.push('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const s of result.servers) {
+      const one = s.latency.filter((l) => l.monitors === 1).at(-1);
+      const ten = s.latency.find((l) => l.monitors === 10);
+      lines.push(
+        `| ${s.label} | ${s.held} / ${s.target}${s.firstFailure ? ` (first failure: ${s.firstFailure})` : ''} | ${kb(s.bytesPerConnection)} (${kb(s.heapBytesPerConnection)}) | ${s.connectsPerSecond ?? '–'} | ${lat(one)} | ${lat(ten)} | ${s.cpuMsPer1000Events ?? '–'} ms | ${s.recordsLeft ?? '–'} |`,
+      );
+    }
   }
   const by = (kind: ServerResult['kind']) => result.servers.find((s) => s.kind === kind);
   const a = by('app');
   const b = by('ddp-only');
   const c = by('bare-ws');
   const d = by('socketio');
-  lines.push('');
-  lines.push('Targets (ratios against the baselines of this same run):');
+  if (result.servers.length) lines.push('', 'Targets (ratios against the baselines of this same run):');
   if (a) lines.push(`- (a) holds ${a.held} of ${a.target} concurrent connections${a.firstFailure ? `; first failure: ${a.firstFailure}` : ''}.`);
   if (a && b) {
     lines.push(`- Presence adds ${pct(ratio(a.bytesPerConnection, b.bytesPerConnection) - 1)} RSS per connection over (b), ${pct(ratio(a.heapBytesPerConnection, b.heapBytesPerConnection) - 1)} JS heap (target ≤ 10%).`);
@@ -41,6 +43,7 @@ export function renderReport(result: BenchResult): string {
   else if (so) {
     lines.push(`- Scale-out: ${so.instances} instances of (a) through mosquitto held ${so.held} of ${so.target} (target ≥ 50,000; stretch 57,000)${so.firstFailure ? `, first failure: ${so.firstFailure}` : ''}; the monitor on instance 1 counted ${so.countSeenByMonitor} (expected ${so.held + 1}) after ${so.convergedMs ?? 'no convergence within 120 s'} ms; per instance: ${so.perInstance.map((p) => `${p.held} held, ${p.records} records, ${p.rssMb} MB`).join('; ')}.`);
   }
+  if (result.attack) lines.push('', renderAttackReport(result.attack));
   return lines.join('\n') + '\n';
 }
 

@@ -1,3 +1,4 @@
+import type { AttackScenarioResult } from './attack-results-types';
 import type { ServerKind } from './processes';
 
 export interface LatencyPoint {
@@ -53,5 +54,7 @@ export interface BenchResult {
   servers: ServerResult[];
   soak: SoakResult | null;
   scaleOut: ScaleOutResult | null;
+  /** The "under attack" scenario (bench/attack-scenario.ts), when it ran. */
+  attack?: AttackScenarioResult | null;
   durationSeconds: number;
 }

@@ -3,27 +3,54 @@
  * connect rate, close→removal latency, CPU per 1,000 connect+close events
  * and records left, for (a) this app, (b) its DDP server without presence,
  * (c) a bare ws server and (d) Socket.IO doing the same presence work; then
- * a churn soak of (a) and the 3-instance MQTT scale-out. Every server is its
- * own process; load comes from separate worker processes on 127.0.0.x.
+ * a churn soak of (a), the 3-instance MQTT scale-out, and (a) under attack
+ * (bench/attack-scenario.ts). Every server is its own process; load comes
+ * from separate worker processes on 127.0.0.x.
  * Writes bench/results/<timestamp>.json and .svg, prints a markdown table.
+ *
+ * Options: --quick (CI); --only servers|soak|scale-out|attack runs one
+ * section (with --only attack the run fails when an attack misses a target);
+ * --attacks=a,b picks attacks by name; --servers=app,bare-ws, --no-soak,
+ * --no-scale-out (for profiling).
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startMosquitto, MOSQUITTO_PATH } from '../tests/helpers/brokers';
+import { ATTACK_PLANS, runAttackScenario } from './attack-scenario';
+import { attackNamed } from './attacks/registry';
 import { renderChart } from './chart';
 import { buildBenchProcesses, SERVER_LABELS, startServer, startWorkers, type IpcChild, type ServerKind, type ServerUnderTest } from './processes';
 import { renderReport } from './report';
 import type { BenchResult, LatencyPoint, ScaleOutResult, ServerResult, SoakResult } from './results-types';
 import { percentile, round } from './stats';
 
-const quick = process.argv.includes('--quick');
+const SECTIONS = ['servers', 'soak', 'scale-out', 'attack'] as const;
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    attacks: { type: 'string' },
+    servers: { type: 'string' },
+    'no-soak': { type: 'boolean', default: false },
+    'no-scale-out': { type: 'boolean', default: false },
+  },
+  strict: true,
+  allowPositionals: false,
+});
+if (args.only !== undefined && !(SECTIONS as readonly string[]).includes(args.only)) {
+  throw new Error(`--only must be one of ${SECTIONS.join(', ')}, not '${args.only}'`);
+}
+const runs = (section: (typeof SECTIONS)[number]) => args.only === undefined || args.only === section;
+const quick = args.quick;
 /** `--servers=app,bare-ws` runs only those; `--no-soak`, `--no-scale-out` skip those phases (for profiling). */
-const onlyServers = process.argv.find((a) => a.startsWith('--servers='))?.slice('--servers='.length).split(',');
-const skipSoak = process.argv.includes('--no-soak');
-const skipScaleOut = process.argv.includes('--no-scale-out');
+const onlyServers = args.servers?.split(',');
+const skipSoak = args['no-soak'] || !runs('soak');
+const skipScaleOut = args['no-scale-out'] || !runs('scale-out');
+const onlyAttacks = args.attacks?.split(',').map((name) => attackNamed(name).name);
 const TOKEN = 'bench-monitor-token';
 const plan = quick
   ? { levels: [200, 1000], max: 2000, probeSeconds: 2, rate: 200, workers: 2, soakSeconds: 0, scaleOut: 1500, scaleWorkers: 3 }
@@ -221,9 +248,10 @@ async function main(): Promise<number> {
   await buildBenchProcesses();
   const servers: ServerResult[] = [];
   const kinds = (['app', 'ddp-only', 'bare-ws', 'socketio'] as const).filter((k) => !onlyServers || onlyServers.includes(k));
-  for (const [i, kind] of kinds.entries()) servers.push(await benchServer(kind, 10 + i * 10));
+  if (runs('servers')) for (const [i, kind] of kinds.entries()) servers.push(await benchServer(kind, 10 + i * 10));
   const soakResult = skipSoak ? null : await soak();
   const scaleOutResult = skipScaleOut ? null : await scaleOut();
+  const attackResult = runs('attack') ? await runAttackScenario(ATTACK_PLANS[quick ? 'quick' : 'full'], onlyAttacks, log) : null;
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -231,15 +259,22 @@ async function main(): Promise<number> {
     servers,
     soak: soakResult,
     scaleOut: scaleOutResult,
+    attack: attackResult,
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   writeFileSync(`${dir}${stamp}.json`, JSON.stringify(result, null, 2));
-  writeFileSync(`${dir}${stamp}.svg`, renderChart(result));
-  process.stdout.write(renderReport(result) + `\nResults: bench/results/${stamp}.json, chart: bench/results/${stamp}.svg\n`);
+  if (servers.length) writeFileSync(`${dir}${stamp}.svg`, renderChart(result));
+  process.stdout.write(renderReport(result) + `\nResults: bench/results/${stamp}.json${servers.length ? `, chart: bench/results/${stamp}.svg` : ''}\n`);
   // Targets are reported, not asserted; records left behind are a bug, so they fail the run.
+  // The attack scenario's targets fail the run only when it runs alone (`--only attack`, what CI runs for it).
+  const failedAttacks = args.only === 'attack' ? (attackResult?.attacks ?? []).filter((a) => !a.pass) : [];
+  if (failedAttacks.length) {
+    process.stderr.write(`attacks that missed their targets: ${failedAttacks.map((a) => a.name).join(', ')}\n`);
+    return 1;
+  }
   const leaky = servers.filter((s) => s.recordsLeft !== 0);
   if (leaky.length) {
     process.stderr.write(`records left after every client had gone: ${leaky.map((s) => `${s.kind}=${s.recordsLeft}`).join(', ')}\n`);
