@@ -23,40 +23,68 @@ interface Provided {
   value: unknown;
 }
 
+/**
+ * A field's providers in precedence order; the first one is what the client
+ * sees. One provider (the common case) is kept as a plain object; several
+ * as an insertion-ordered Map, so a subscription finds its own entry in O(1)
+ * even when hundreds of subscriptions provide the same field (otherwise a
+ * count pushed to N subscriptions of one session costs O(N²)).
+ */
+type Providers = Provided | Map<string, unknown>;
+
+function firstOf(providers: Map<string, unknown>): Provided {
+  const [handle, value] = providers.entries().next().value as [string, unknown];
+  return { handle, value };
+}
+
 class DocumentView {
   readonly existsIn = new Set<string>();
-  /** field -> providers in precedence order; the first one is what the client sees */
-  readonly dataByKey = new Map<string, Provided[]>();
+  readonly dataByKey = new Map<string, Providers>();
 
   clearField(handle: string, key: string, collector: Fields): void {
-    const list = this.dataByKey.get(key);
-    if (!list) return;
-    const index = list.findIndex((p) => p.handle === handle);
-    if (index < 0) return;
-    const [removed] = list.splice(index, 1);
-    if (list.length === 0) {
+    const providers = this.dataByKey.get(key);
+    if (!providers) return;
+    if (!(providers instanceof Map)) {
+      if (providers.handle !== handle) return;
       this.dataByKey.delete(key);
       collector[key] = undefined;
-    } else if (index === 0 && !EJSON.equals(removed!.value as never, list[0]!.value as never)) {
-      collector[key] = list[0]!.value;
+      return;
+    }
+    if (!providers.has(handle)) return;
+    const visible = firstOf(providers);
+    providers.delete(handle);
+    if (providers.size === 0) {
+      this.dataByKey.delete(key);
+      collector[key] = undefined;
+    } else if (visible.handle === handle) {
+      const next = firstOf(providers);
+      if (!EJSON.equals(visible.value as never, next.value as never)) collector[key] = next.value;
     }
   }
 
-  changeField(handle: string, key: string, value: unknown, collector: Fields, isAdd: boolean): void {
+  changeField(handle: string, key: string, value: unknown, collector: Fields): void {
     if (key === '_id') return;
     const copy = EJSON.clone(value as never);
-    const list = this.dataByKey.get(key);
-    if (!list) {
-      this.dataByKey.set(key, [{ handle, value: copy }]);
+    const providers = this.dataByKey.get(key);
+    if (!providers) {
+      this.dataByKey.set(key, { handle, value: copy });
       collector[key] = copy;
       return;
     }
-    const existing = isAdd ? undefined : list.find((p) => p.handle === handle);
-    if (existing) {
-      if (existing === list[0] && !EJSON.equals(copy, existing.value as never)) collector[key] = copy;
-      existing.value = copy;
+    if (!(providers instanceof Map)) {
+      if (providers.handle === handle) {
+        if (!EJSON.equals(copy, providers.value as never)) collector[key] = copy;
+        providers.value = copy;
+      } else {
+        this.dataByKey.set(key, new Map([[providers.handle, providers.value], [handle, copy]]));
+      }
+      return;
+    }
+    if (providers.has(handle)) {
+      if (firstOf(providers).handle === handle && !EJSON.equals(copy, providers.get(handle) as never)) collector[key] = copy;
+      providers.set(handle, copy);
     } else {
-      list.push({ handle, value: copy });
+      providers.set(handle, copy);
     }
   }
 }
@@ -74,7 +102,7 @@ export class MergeBox {
     if (!view) docs.set(id, (view = new DocumentView()));
     view.existsIn.add(handle);
     const collector: Fields = {};
-    for (const [key, value] of Object.entries(fields)) view.changeField(handle, key, value, collector, true);
+    for (const [key, value] of Object.entries(fields)) view.changeField(handle, key, value, collector);
     if (isNew) this.out.sendAdded(collection, id, collector);
     else this.emitChanged(collection, id, collector);
   }
@@ -85,7 +113,7 @@ export class MergeBox {
     const collector: Fields = {};
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) view.clearField(handle, key, collector);
-      else view.changeField(handle, key, value, collector, false);
+      else view.changeField(handle, key, value, collector);
     }
     this.emitChanged(collection, id, collector);
   }

@@ -68,4 +68,16 @@ describe('MergeBox (Meteor SessionCollectionView semantics)', () => {
     assert.throws(() => box.changed('N1', 'c', 'x', { a: 1 }), /Could not find element/);
     assert.throws(() => box.removed('N1', 'c', 'x'), /Removed nonexistent document/);
   });
+
+  test('hundreds of subscriptions on one field: precedence kept, only the visible value goes out', () => {
+    const { box, out } = recordingBox();
+    for (let i = 0; i < 500; i++) box.added(`N${i}`, 'c', 'total', { count: i === 0 ? 1 : 2 });
+    for (let i = 0; i < 500; i++) box.changed(`N${i}`, 'c', 'total', { count: 3 });
+    assert.deepEqual(out, [['added', 'total', { count: 1 }], ['changed', 'total', { count: 3 }]]);
+    box.changed('N1', 'c', 'total', { count: 9 });
+    box.removed('N0', 'c', 'total');
+    assert.deepEqual(out.slice(2), [['changed', 'total', { count: 9 }]], 'the next provider in order becomes visible');
+    for (let i = 1; i < 500; i++) box.removed(`N${i}`, 'c', 'total');
+    assert.deepEqual(out.at(-1), ['removed', 'total']);
+  });
 });
