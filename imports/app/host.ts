@@ -20,6 +20,7 @@ export interface HostPublishThis {
   userId: string | null;
   added(collection: string, id: string, fields: Record<string, unknown>): void;
   changed(collection: string, id: string, fields: Record<string, unknown>): void;
+  removed(collection: string, id: string): void;
   ready(): void;
   onStop(callback: () => void): void;
 }
@@ -50,6 +51,7 @@ export interface PresenceCursor {
   fetchAsync(): Promise<ConnectedUser[]>;
   observeChanges(callbacks: {
     added?(id: string, fields: Partial<ConnectedUser>): void;
+    changed?(id: string, fields: Partial<ConnectedUser>): void;
     removed?(id: string): void;
   }): unknown;
 }

@@ -1,15 +1,21 @@
 import type { Logger } from '../log/logger';
-import type { HostPublishThis, PresenceCursor } from './host';
+import type { HostPublishThis } from './host';
 
 /**
  * One shared, live count of connection records, pushed to every count
- * subscriber. One observer serves all subscribers (not one per subscriber),
- * and bursts of connects/closes are coalesced into one `changed` per
- * subscriber every `coalesceMs`, so churn costs O(subscribers) per flush,
- * not per event.
+ * subscriber. It counts the merged presence view (this instance's records and
+ * other instances'), so it always matches what a monitor sees. One observer
+ * serves all subscribers (not one per subscriber), and bursts of
+ * connects/closes are coalesced into one `changed` per subscriber every
+ * `coalesceMs`, so churn costs O(subscribers) per flush, not per event.
  */
 export const COUNT_COLLECTION = 'connectedUsers.count';
 export const COUNT_DOCUMENT_ID = 'total';
+
+/** What the count follows: the PresenceView's observe, which reports current records before returning. */
+export interface CountSource {
+  observe(callbacks: { added(id: string): void; removed(id: string): void }): unknown;
+}
 
 export class LiveCount {
   private count = 0;
@@ -26,10 +32,10 @@ export class LiveCount {
     return this.count;
   }
 
-  async start(cursor: PresenceCursor): Promise<void> {
+  start(source: CountSource): void {
     if (this.started) return;
     this.started = true;
-    await cursor.observeChanges({
+    source.observe({
       added: () => this.bump(1),
       removed: () => this.bump(-1),
     });

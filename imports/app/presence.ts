@@ -1,8 +1,10 @@
 import type { Logger } from '../log/logger';
 import { RECORD_LIMITS, validateConnectedUser } from './connected-user-schema';
-import type { ConnectedUser, HostConnection, PresenceCollection, PresenceHost } from './host';
+import type { ConnectedUser, HostConnection, HostPublishThis, PresenceCollection, PresenceHost } from './host';
 import { LiveCount } from './live-count';
 import type { PresencePolicy, ViewerRole } from './permission-policy';
+import { PresenceView } from './presence-view';
+import type { RemoteRecords } from './remote-records';
 
 /**
  * The app: track every DDP connection in ConnectedUsers, cheaply.
@@ -12,16 +14,22 @@ import type { PresencePolicy, ViewerRole } from './permission-policy';
  * - onConnection: insert a validated record; onClose: remove it;
  * - method `getSessionId`: the caller's DDP session id;
  * - method `presence.role`: what `list.connectedUsers` would show the caller;
- * - publication `list.connectedUsers`: monitors see every record, others
- *   only their own without clientAddress (the policy decides);
+ * - publication `list.connectedUsers`: monitors see the merged presence view
+ *   (this instance's records and, given `remoteRecords`, other instances'),
+ *   others only their own record without clientAddress (the policy decides);
  * - publication `list.connectedUsers.count`: `{_id: "total", count}` in the
- *   client collection `connectedUsers.count`, for everyone.
+ *   client collection `connectedUsers.count`, for everyone, counting the view.
  *
  * Example: `registerPresence(Meteor, ConnectedUsers, { instanceId, policy, log })`.
  * It writes nothing to the users collection and holds no per-connection
- * timers: one insert and one remove per connection.
+ * timers: one insert and one remove per connection. It writes only this
+ * instance's records; other instances' records are read, never stored.
+ * Caveat: the collection must be named `PRESENCE_NAMES.collection`, since
+ * monitors get the view published under that name.
  */
 export const PRESENCE_NAMES = {
+  /** The collection the records live in, on the server and in every client. */
+  collection: 'connectedUsers',
   listPublication: 'list.connectedUsers',
   countPublication: 'list.connectedUsers.count',
   getSessionIdMethod: 'getSessionId',
@@ -34,10 +42,20 @@ export interface PresenceOptions {
   log: Logger;
   /** Count updates to subscribers are batched over this window (default 50 ms). */
   countCoalesceMs?: number;
+  /**
+   * Other instances' records (the MQTT bridge's). Given, the view takes only
+   * this instance's records from the store; absent, the whole store is the
+   * view (one instance, or several sharing one store without a bridge).
+   */
+  remoteRecords?: RemoteRecords;
 }
 
 export interface PresenceApp {
   readonly liveCount: LiveCount;
+  /** What monitors see and the count counts; live once `started` resolves. */
+  readonly view: PresenceView;
+  /** Resolves once startup has cleared this instance's stale records and the view is live; rejects if that failed. */
+  readonly started: Promise<void>;
   /** Resolves when the record writes started so far have settled (for tests and shutdown). */
   settled(): Promise<void>;
 }
@@ -45,6 +63,10 @@ export interface PresenceApp {
 export function registerPresence(host: PresenceHost, collection: PresenceCollection, options: PresenceOptions): PresenceApp {
   const { instanceId, policy, log } = options;
   const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
+  const view = new PresenceView({ instanceId, log, remote: options.remoteRecords });
+  let markStarted!: { resolve(): void; reject(error: unknown): void };
+  const started = new Promise<void>((resolve, reject) => (markStarted = { resolve, reject }));
+  started.catch(() => {}); // the startup callback's own failure is reported by the host; this only informs waiters
   /**
    * Inserts still in flight, by session (dropped once they land): a close
    * waits for its insert, so it never removes before the insert (no ghosts).
@@ -57,9 +79,17 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   };
 
   host.startup(async () => {
-    await collection.removeAsync({ instanceId });
-    log.info('Cleared this instance\'s stale connection records', { instanceId });
-    await liveCount.start(collection.find({}));
+    try {
+      await collection.removeAsync({ instanceId });
+      log.info('Cleared this instance\'s stale connection records', { instanceId });
+      // After the cleanup, so nothing stale is ever in the view.
+      await view.start(collection.find({}));
+      liveCount.start(view);
+      markStarted.resolve();
+    } catch (error) {
+      markStarted.reject(error);
+      throw error;
+    }
   });
 
   host.onConnection((connection) => {
@@ -86,7 +116,8 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
 
   host.publish(PRESENCE_NAMES.listPublication, async function (...params: unknown[]) {
     const role = await roleOf(this.connection, this.userId, params);
-    if (role === 'monitor') return collection.find({});
+    if (role === 'monitor') return void publishView(this, view);
+    // Only its own record, which only this instance's store holds: the store's cursor is the cheapest way.
     return collection.find({ _id: this.connection.id }, { fields: { clientAddress: 0 } });
   });
 
@@ -96,10 +127,24 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
 
   return {
     liveCount,
+    view,
+    started,
     async settled() {
       await Promise.all([...pendingInserts.values()]);
     },
   };
+}
+
+/** The view to one subscriber, live: the same frames a returned cursor would send (added…, ready, then changes). */
+function publishView(sub: HostPublishThis, view: PresenceView): void {
+  const name = PRESENCE_NAMES.collection;
+  const handle = view.observe({
+    added: (id, fields) => sub.added(name, id, fields),
+    changed: (id, fields) => sub.changed(name, id, fields),
+    removed: (id) => sub.removed(name, id),
+  });
+  sub.onStop(() => handle.stop());
+  sub.ready();
 }
 
 function buildRecord(connection: HostConnection, instanceId: string): ConnectedUser {

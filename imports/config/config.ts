@@ -42,7 +42,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
   const port = integer(env, 'PORT', 3000);
   const rootUrl = env.ROOT_URL || `http://localhost:${port}`;
   const settings = loadSettings(env, argv);
-  const presenceSettings = (settings.presence ?? {}) as { monitorToken?: unknown; instanceId?: unknown };
+  const presenceSettings = settingsObject(settings, 'presence');
   return {
     port,
     bindIp: env.BIND_IP || '0.0.0.0',
@@ -69,15 +69,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
         : undefined,
     },
     mongoUrl: env.MONGO_URL || undefined,
-    mqtt: env.MQTT_URL
-      ? {
-          url: env.MQTT_URL,
-          username: env.MQTT_USERNAME || undefined,
-          password: env.MQTT_PASSWORD || undefined,
-          topicPrefix: env.MQTT_TOPIC_PREFIX || 'presence',
-          keepaliveSeconds: integer(env, 'MQTT_KEEPALIVE', 30),
-        }
-      : undefined,
+    mqtt: mqttConfig(env, settingsObject(presenceSettings, 'mqtt')),
     presence: {
       instanceId:
         env.PRESENCE_INSTANCE_ID ||
@@ -89,6 +81,32 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
         undefined,
     },
   };
+}
+
+/**
+ * The bridge is on when MQTT_URL or `settings.presence.mqtt.url` is set (so a
+ * Meteor deployment can configure it in its settings file); each environment
+ * variable wins over its settings key, as PRESENCE_MONITOR_TOKEN does.
+ */
+function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | undefined {
+  const text = (name: string, key: string) => env[name] || (typeof settings[key] === 'string' && settings[key]) || undefined;
+  const url = text('MQTT_URL', 'url');
+  if (!url) return undefined;
+  const keepalive = settings.keepaliveSeconds;
+  if (keepalive !== undefined && !Number.isInteger(keepalive)) throw new Error(`settings.presence.mqtt.keepaliveSeconds must be an integer, got ${JSON.stringify(keepalive)}`);
+  return {
+    url,
+    username: text('MQTT_USERNAME', 'username'),
+    password: text('MQTT_PASSWORD', 'password'),
+    topicPrefix: text('MQTT_TOPIC_PREFIX', 'topicPrefix') || 'presence',
+    keepaliveSeconds: integer(env, 'MQTT_KEEPALIVE', (keepalive as number | undefined) ?? 30),
+  };
+}
+
+/** `parent[key]` when it is a plain object, else {} (settings are user-written JSON). */
+function settingsObject(parent: Record<string, unknown>, key: string): Record<string, unknown> {
+  const value = parent[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 /** METEOR_SETTINGS (JSON) wins, as in Meteor; else `--settings <file>`; else {}. */

@@ -1,27 +1,44 @@
 import EJSON from 'ejson';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 import type { Logger } from '../log/logger';
 import type { Document, ObserveHandle, StoreCollection } from '../store/collection';
-import { RemoteView } from './remote-view';
-import { parseStatus, type InstanceStatus } from './status-message';
+import { guardedTcpStream } from './packet-size-guard';
+import { RemoteRecordsFeed } from './remote-records-feed';
+import { defaultRemoteStateLimits, RemoteState, type RemoteOperation, type RemoteRejection, type RemoteStateLimits } from './remote-state';
+import { SessionDigest } from './session-digest';
+import { parseDigest, parseStatus, type InstanceStatus } from './status-message';
 import { PresenceTopics } from './topics';
 
 /**
- * Joins app instances into one view through an MQTT broker (mqtt.js).
+ * Joins app instances into one view through an MQTT broker (mqtt.js). The
+ * rules live in RemoteState (pure); this is the I/O around it.
  *
- * - Birth and death: CONNECT carries a Will, retained `offline` on
- *   `<prefix>/instances/<id>/status`, which the broker publishes if we vanish
- *   (after 1.5 × keep-alive, MQTT 3.1.1 §3.1.2.10, or at once when the socket
- *   drops). Right after CONNACK we publish retained `online` with our epoch.
- * - Each local record is a retained message on its own topic; an empty
- *   retained payload clears it (MQTT 3.1.1 §3.3.1.3).
- * - Every other instance's status and records are merged into the local
- *   collection by RemoteView; ours are never written by anyone else, and
- *   retained leftovers under our own topics (a previous run) are cleared.
- * - Broker away: local presence goes on; we reconnect with backoff, then
- *   republish our state and resync the others' from retained messages.
- * Bad input (oversized, malformed, wrong shape, foreign ids) is dropped and
- * logged once per kind; counts per kind are in `status().rejected`.
+ * - Birth and death: CONNECT carries a Will, retained `offline` with our
+ *   epoch on `<prefix>/instances/<id>/status`; right after CONNACK we publish
+ *   retained `online`. A clean stop publishes `offline` itself.
+ * - Each local record is a retained message on its own topic, carrying our
+ *   epoch; an empty retained payload clears it (MQTT 3.1.1 §3.3.1.3).
+ * - Anti-entropy: we publish a retained digest of our records (count, XOR
+ *   hash, epoch, seq) at most every `digestIntervalMs`. A receiver whose view
+ *   of us disagrees for `digestSettleMs` subscribes to our records anew: the
+ *   broker sends the retained set again, and what it no longer holds is
+ *   dropped. Delivery therefore need not be perfect, and is not: with
+ *   mosquitto's defaults a QoS 1 subscriber gets at most ~1,020 retained
+ *   messages at once (20 in flight + `max_queued_messages` 1000).
+ * - Subscriptions: records at QoS 0 (no broker-side queue limit while we
+ *   read), statuses and digests at QoS 1 (few, and they must arrive).
+ * - End of a resync: we publish a marker to our own `<prefix>/sync/<id>`
+ *   right after the SUBACK; the broker queues it behind the retained set, so
+ *   its arrival ends the resync (or `resyncGraceMs`, whichever comes first).
+ * - Our own leftovers: retained records under our topics that are not live
+ *   connections (a previous run's) are cleared, in rounds, until a round
+ *   finds none (`maxCleanupRounds`).
+ * - Packets over `maxPacketBytes` are skipped as they stream in, never
+ *   buffered (packet-size-guard.ts, mqtt:// URLs).
+ * - Stop is bounded: `offline` and the clearing of our records get
+ *   `stopTimeoutMs`, then the connection is dropped regardless.
+ * Bad input is dropped, counted per kind in `status().rejected`, and logged
+ * once per kind.
  */
 export interface MqttBridgeOptions {
   url: string;
@@ -30,44 +47,83 @@ export interface MqttBridgeOptions {
   topicPrefix: string;
   keepaliveSeconds: number;
   instanceId: string;
-  /** Larger incoming payloads are dropped unread. */
+  /** Larger incoming record/status payloads are dropped (16 KiB). */
   maxPayloadBytes: number;
+  /** Larger incoming packets are skipped before they are buffered (64 KiB). */
+  maxPacketBytes: number;
   /** Reconnect backoff: starts here, doubles per failure... */
   minReconnectMs: number;
   /** ...up to this. */
   maxReconnectMs: number;
-  /** After a reconnect, remote records not re-announced within this window are dropped. */
+  /** A resync whose end marker has not come back by then ends anyway (2 s). */
   resyncGraceMs: number;
+  /** Our digest is published at most this often, when our records changed (250 ms). */
+  digestIntervalMs: number;
+  /** Rounds of clearing our own leftovers at connect, at most (20). */
+  maxCleanupRounds: number;
+  /** How long a clean stop may spend telling the broker (2 s); then the connection is dropped. */
+  stopTimeoutMs: number;
+  /** Caps and timing of what we hold of others (remote-state.ts). */
+  remote: RemoteStateLimits;
 }
 
 export const defaultMqttBridgeLimits = {
   maxPayloadBytes: 16 * 1024,
+  maxPacketBytes: 64 * 1024,
   minReconnectMs: 500,
   maxReconnectMs: 30_000,
   resyncGraceMs: 2_000,
+  digestIntervalMs: 250,
+  maxCleanupRounds: 20,
+  stopTimeoutMs: 2_000,
+  remote: defaultRemoteStateLimits,
 } as const;
 
-export type RejectReason = 'oversized' | 'unknown topic' | 'malformed JSON' | 'invalid status' | 'invalid record' | 'foreign ids';
+export type RejectReason =
+  | 'oversized'
+  | 'unknown topic'
+  | 'malformed JSON'
+  | 'invalid status'
+  | 'invalid digest'
+  | 'invalid record'
+  | 'foreign ids'
+  | RemoteRejection;
 
 export interface BridgeStatus {
   connected: boolean;
   brokerUrl: string;
   remoteInstances: number;
+  remoteRecords: number;
+  resyncs: number;
   rejected: Partial<Record<RejectReason, number>>;
 }
 
 type RecordValidator = (doc: unknown) => void;
 
+/** Which resync a marker ends: one instance, everyone (after connect), or our own leftovers. */
+type ResyncTarget = { kind: 'instance'; instanceId: string } | { kind: 'all' } | { kind: 'own' };
+
 export class MqttBridge {
+  /** Other instances' records, live, for the app's presence view. */
+  readonly remoteRecords: RemoteRecordsFeed;
   private client: MqttClient | null = null;
   private readonly topics: PresenceTopics;
-  private readonly view: RemoteView;
+  private readonly state: RemoteState;
   private readonly local = new Map<string, Document>();
+  private readonly digest = new SessionDigest();
+  private seq = 0;
+  private digestTimer: NodeJS.Timeout | null = null;
   private localObserver: ObserveHandle | null = null;
   private readonly epoch = Date.now();
   private readonly rejected: Partial<Record<RejectReason, number>> = {};
-  private resyncTimer: NodeJS.Timeout | null = null;
-  private connectedOnce = false;
+  private readonly rounds = new Map<string, { target: ResyncTarget; timer: NodeJS.Timeout }>();
+  private readonly resyncing = new Set<string>();
+  private readonly digestChecks = new Map<string, NodeJS.Timeout>();
+  private clearedThisRound = 0;
+  private cleanupRound = 0;
+  private resyncs = 0;
+  private nonce = 0;
+  private stopped = false;
   private readonly statusListeners = new Set<(status: BridgeStatus) => void>();
 
   constructor(
@@ -77,7 +133,8 @@ export class MqttBridge {
     private readonly log: Logger,
   ) {
     this.topics = new PresenceTopics(options.topicPrefix);
-    this.view = new RemoteView(collection, log);
+    this.state = new RemoteState(options.remote);
+    this.remoteRecords = new RemoteRecordsFeed(() => this.state.shownRecords());
   }
 
   /** Starts connecting; does not wait for the broker (local presence must not depend on it). */
@@ -88,6 +145,58 @@ export class MqttBridge {
       changed: (id, fields) => this.localChanged(id, { ...this.local.get(id)!, ...fields } as Document),
       removed: (id) => this.localChanged(id, null),
     });
+    const client = this.connect();
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('close', () => {
+      this.emitStatus();
+      // Exponential backoff: mqtt.js reads reconnectPeriod each time it schedules a retry.
+      client.options.reconnectPeriod = Math.min(this.options.maxReconnectMs, (client.options.reconnectPeriod ?? 1000) * 2);
+    });
+    client.on('error', (error) => this.log.warn('MQTT error', { error: error.message }));
+  }
+
+  status(): BridgeStatus {
+    return {
+      connected: this.client?.connected ?? false,
+      brokerUrl: redactUrl(this.options.url),
+      remoteInstances: this.state.onlineInstanceCount,
+      remoteRecords: this.state.recordCount,
+      resyncs: this.resyncs,
+      rejected: { ...this.rejected },
+    };
+  }
+
+  onStatus(listener: (status: BridgeStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Clean shutdown, bounded by `stopTimeoutMs` even with a frozen broker: `offline`, clear our records, disconnect. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.localObserver?.stop();
+    this.clearTimers();
+    const client = this.client;
+    if (client?.connected) {
+      const own = this.options.instanceId;
+      const goodbye = (async () => {
+        await client.publishAsync(this.topics.status(own), JSON.stringify(this.statusMessage('offline', 'shutdown')), { qos: 1, retain: true });
+        await Promise.all([...this.local.keys()].map((sid) => client.publishAsync(this.topics.connection(own, sid), '', { qos: 1, retain: true })));
+      })();
+      const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, this.options.stopTimeoutMs, 'timeout').unref());
+      if ((await Promise.race([goodbye.then(() => 'done' as const), deadline])) === 'timeout') {
+        this.log.warn('MQTT broker did not confirm our goodbye in time; disconnecting anyway', { timeoutMs: this.options.stopTimeoutMs });
+      }
+      goodbye.catch(() => {});
+    }
+    await new Promise<void>((resolve) => (client ? client.end(true, {}, () => resolve()) : resolve()));
+    this.apply(this.state.clear());
+  }
+
+  private connect(): MqttClient {
+    const own = this.options.instanceId;
     const clientOptions: IClientOptions = {
       clientId: `presence-${own}-${this.epoch.toString(36)}`,
       username: this.options.username,
@@ -103,50 +212,19 @@ export class MqttBridge {
         retain: true,
       },
     };
-    const client = mqtt.connect(this.options.url, clientOptions);
-    this.client = client;
-    client.on('connect', () => this.onConnect(client));
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    client.on('close', () => {
-      if (this.connectedOnce) this.emitStatus();
-      // Exponential backoff: mqtt.js reads reconnectPeriod each time it schedules a retry.
-      client.options.reconnectPeriod = Math.min(this.options.maxReconnectMs, (client.options.reconnectPeriod ?? 1000) * 2);
+    const url = new URL(this.options.url);
+    if (url.protocol !== 'mqtt:' && url.protocol !== 'tcp:') return mqtt.connect(this.options.url, clientOptions);
+    const host = url.hostname;
+    const port = Number(url.port || 1883);
+    const onSkip = () => this.reject('oversized', '(packet over maxPacketBytes)');
+    return new MqttClient(() => guardedTcpStream(host, port, this.options.maxPacketBytes, onSkip), {
+      ...clientOptions,
+      protocol: 'mqtt',
+      host,
+      port,
+      username: this.options.username ?? (url.username ? decodeURIComponent(url.username) : undefined),
+      password: this.options.password ?? (url.password ? decodeURIComponent(url.password) : undefined),
     });
-    client.on('error', (error) => this.log.warn('MQTT error', { error: error.message }));
-  }
-
-  status(): BridgeStatus {
-    return {
-      connected: this.client?.connected ?? false,
-      brokerUrl: redactUrl(this.options.url),
-      remoteInstances: this.view.onlineInstanceCount,
-      rejected: { ...this.rejected },
-    };
-  }
-
-  onStatus(listener: (status: BridgeStatus) => void): () => void {
-    this.statusListeners.add(listener);
-    return () => this.statusListeners.delete(listener);
-  }
-
-  /** Resolves when remote records received so far are in the local view (for tests). */
-  flushed(): Promise<void> {
-    return this.view.flushed();
-  }
-
-  /** Clean shutdown: clear our records, say `offline` ourselves, then disconnect. */
-  async stop(): Promise<void> {
-    this.localObserver?.stop();
-    if (this.resyncTimer) clearTimeout(this.resyncTimer);
-    const client = this.client;
-    if (client?.connected) {
-      const own = this.options.instanceId;
-      await Promise.all([...this.local.keys()].map((sid) => client.publishAsync(this.topics.connection(own, sid), '', { qos: 1, retain: true })));
-      await client.publishAsync(this.topics.status(own), JSON.stringify(this.statusMessage('offline', 'shutdown')), { qos: 1, retain: true });
-    }
-    await client?.endAsync();
-    this.view.clear();
-    await this.view.flushed();
   }
 
   private onConnect(client: MqttClient): void {
@@ -155,15 +233,22 @@ export class MqttBridge {
     this.log.info('MQTT connected', { broker: redactUrl(this.options.url), instanceId: own });
     client.publish(this.topics.status(own), JSON.stringify(this.statusMessage('online')), { qos: 1, retain: true });
     for (const [sid, record] of this.local) this.publishRecord(sid, record);
-    if (this.connectedOnce) {
-      this.view.beginResync();
-      if (this.resyncTimer) clearTimeout(this.resyncTimer);
-      this.resyncTimer = setTimeout(() => this.view.endResync(), this.options.resyncGraceMs);
-      this.resyncTimer.unref();
-    }
-    this.connectedOnce = true;
-    client.subscribe([this.topics.statusWildcard, this.topics.connectionsWildcard], { qos: 1 }, (error) => {
-      if (error) this.log.error('MQTT subscribe failed', { error: error.message });
+    this.publishDigest();
+    // Everything we hold is re-confirmed from the broker's retained messages (a clean session starts empty).
+    this.clearTimers();
+    this.resyncing.clear();
+    this.state.beginResync(null);
+    this.cleanupRound = 0;
+    this.clearedThisRound = 0;
+    const subscriptions = {
+      [this.topics.statusWildcard]: { qos: 1 as const },
+      [this.topics.connectionsWildcard]: { qos: 0 as const },
+      [this.topics.digestWildcard]: { qos: 1 as const },
+      [this.topics.sync(own)]: { qos: 0 as const },
+    };
+    client.subscribe(subscriptions, (error) => {
+      if (error) return this.log.error('MQTT subscribe failed', { error: error.message });
+      this.startRound({ kind: 'all' });
     });
     this.emitStatus();
   }
@@ -173,14 +258,20 @@ export class MqttBridge {
     const parsed = this.topics.parse(topic);
     if (!parsed) return this.reject('unknown topic', topic);
     const own = this.options.instanceId;
+    if (parsed.kind === 'sync') {
+      if (parsed.instanceId === own) this.endRound(payload.toString('utf8'));
+      return;
+    }
     if (parsed.instanceId === own) {
-      // Our own topics are written by us only: a record that is not one of our
-      // live connections is a leftover from our previous run (or forged). Clear it.
+      // Our topics are written by us only: a record that is not one of our live
+      // connections is a leftover of an earlier run (or forged). Clear it.
       if (parsed.kind === 'connection' && payload.length > 0 && !this.local.has(parsed.sessionId)) {
+        this.clearedThisRound++;
         this.client?.publish(topic, '', { qos: 1, retain: true });
       }
       return;
     }
+    const now = Date.now();
     if (parsed.kind === 'status') {
       if (payload.length === 0) return;
       let status: InstanceStatus;
@@ -189,44 +280,184 @@ export class MqttBridge {
       } catch {
         return this.reject('invalid status', topic);
       }
-      this.view.status(parsed.instanceId, status);
-      this.emitStatus();
+      this.apply(this.state.status(parsed.instanceId, status, now));
       return;
     }
-    if (payload.length === 0) return this.view.record(parsed.instanceId, parsed.sessionId, null);
-    let record: Document;
+    if (parsed.kind === 'digest') {
+      if (payload.length === 0) return;
+      try {
+        this.apply(this.state.digest(parsed.instanceId, parseDigest(payload), now));
+      } catch {
+        this.reject('invalid digest', topic);
+      }
+      return;
+    }
+    if (payload.length === 0) return this.apply(this.state.recordRemoved(parsed.instanceId, parsed.sessionId));
+    let envelope: { e?: unknown; r?: unknown };
     try {
-      record = EJSON.parse(payload.toString('utf8')) as Document;
+      envelope = EJSON.parse(payload.toString('utf8')) as typeof envelope;
     } catch {
       return this.reject('malformed JSON', topic);
     }
+    const { e: epoch, r: record } = envelope ?? {};
     try {
+      if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || epoch < 0) throw new Error('epoch');
       this.validateRecord(record);
     } catch {
       return this.reject('invalid record', topic);
     }
-    if (record._id !== parsed.sessionId || record.instanceId !== parsed.instanceId) return this.reject('foreign ids', topic);
-    this.view.record(parsed.instanceId, parsed.sessionId, record);
+    const doc = record as Document;
+    if (doc._id !== parsed.sessionId || doc.instanceId !== parsed.instanceId) return this.reject('foreign ids', topic);
+    this.apply(this.state.record(parsed.instanceId, { record: doc as Document & { instanceId: string }, epoch }, now));
+  }
+
+  /** Carry out what RemoteState decided. */
+  private apply(ops: RemoteOperation[]): void {
+    for (const op of ops) {
+      switch (op.op) {
+        case 'show':
+          this.remoteRecords.shown(op.record);
+          break;
+        case 'hide':
+          this.remoteRecords.hidden(op.instanceId, op.sessionId);
+          break;
+        case 'check digest later':
+          this.scheduleDigestCheck(op.instanceId, op.afterMs);
+          break;
+        case 'resync':
+          this.resyncInstance(op.instanceId);
+          break;
+        case 'reject':
+          this.reject(op.reason, op.instanceId);
+          break;
+        case 'instance online':
+        case 'instance offline':
+          this.log.info(`Remote instance ${op.op === 'instance online' ? 'online' : 'offline'}`, { instanceId: op.instanceId, epoch: op.epoch });
+          this.emitStatus();
+          break;
+      }
+    }
+  }
+
+  private scheduleDigestCheck(instanceId: string, afterMs: number): void {
+    if (this.digestChecks.has(instanceId)) return;
+    const timer = setTimeout(() => {
+      this.digestChecks.delete(instanceId);
+      this.apply(this.state.checkDigest(instanceId, Date.now()));
+    }, afterMs);
+    timer.unref();
+    this.digestChecks.set(instanceId, timer);
+  }
+
+  /** Ask the broker for one instance's retained records again (its digest disagreed with our view). */
+  private resyncInstance(instanceId: string): void {
+    const client = this.client;
+    if (!client?.connected || this.resyncing.has(instanceId)) return;
+    this.resyncing.add(instanceId);
+    this.resyncs++;
+    this.log.info('Resyncing a remote instance: its digest disagrees with our view', { instanceId });
+    this.state.beginResync(instanceId);
+    client.subscribe(this.topics.connectionsOf(instanceId), { qos: 0 }, (error) => {
+      if (error) {
+        this.resyncing.delete(instanceId);
+        return this.log.warn('MQTT resync subscribe failed', { instanceId, error: error.message });
+      }
+      this.startRound({ kind: 'instance', instanceId });
+    });
+  }
+
+  /** Publish our end-of-resync marker; the broker delivers it after what the subscription just queued. */
+  private startRound(target: ResyncTarget): void {
+    const nonce = `${this.epoch.toString(36)}-${++this.nonce}`;
+    const timer = setTimeout(() => this.endRound(nonce), this.options.resyncGraceMs);
+    timer.unref();
+    this.rounds.set(nonce, { target, timer });
+    if (target.kind !== 'instance') this.clearedThisRound = 0;
+    this.client?.publish(this.topics.sync(this.options.instanceId), nonce, { qos: 0 });
+  }
+
+  private endRound(nonce: string): void {
+    const round = this.rounds.get(nonce);
+    if (!round) return;
+    this.rounds.delete(nonce);
+    clearTimeout(round.timer);
+    const { target } = round;
+    const now = Date.now();
+    if (target.kind === 'instance') {
+      this.resyncing.delete(target.instanceId);
+      this.client?.unsubscribe(this.topics.connectionsOf(target.instanceId));
+      this.apply(this.state.endResync(target.instanceId, now));
+      return;
+    }
+    if (target.kind === 'all') this.apply(this.state.endResync(null, now));
+    this.continueCleanup();
+  }
+
+  /** Until a round finds no leftover of ours, subscribe to our own records again and clear what is not live. */
+  private continueCleanup(): void {
+    const own = this.topics.connectionsOf(this.options.instanceId);
+    if (this.clearedThisRound === 0) {
+      if (this.cleanupRound > 0) this.client?.unsubscribe(own);
+      return;
+    }
+    if (++this.cleanupRound > this.options.maxCleanupRounds) {
+      this.log.warn('Our leftover records on the broker were not all cleared', { rounds: this.options.maxCleanupRounds });
+      this.client?.unsubscribe(own);
+      return;
+    }
+    this.log.info('Cleared retained records of an earlier run of this instance', { cleared: this.clearedThisRound, round: this.cleanupRound });
+    this.client?.subscribe(own, { qos: 0 }, (error) => {
+      if (!error) this.startRound({ kind: 'own' });
+    });
   }
 
   private localChanged(sessionId: string, record: Document | null): void {
+    const had = this.local.has(sessionId);
     if (record) this.local.set(sessionId, record);
     else this.local.delete(sessionId);
+    if (record && !had) this.digest.add(sessionId);
+    if (!record && had) this.digest.remove(sessionId);
+    this.seq++;
     if (this.client?.connected) this.publishRecord(sessionId, record);
+    this.scheduleDigest();
   }
 
   private publishRecord(sessionId: string, record: Document | null): void {
     const topic = this.topics.connection(this.options.instanceId, sessionId);
-    this.client?.publish(topic, record ? EJSON.stringify(record as never) : '', { qos: 1, retain: true });
+    this.client?.publish(topic, record ? EJSON.stringify({ e: this.epoch, r: record } as never) : '', { qos: 1, retain: true });
+  }
+
+  private scheduleDigest(): void {
+    if (this.digestTimer || this.stopped) return;
+    this.digestTimer = setTimeout(() => {
+      this.digestTimer = null;
+      this.publishDigest();
+    }, this.options.digestIntervalMs);
+    this.digestTimer.unref();
+  }
+
+  private publishDigest(): void {
+    if (!this.client?.connected) return;
+    const payload = JSON.stringify({ epoch: this.epoch, seq: this.seq, ...this.digest.value() });
+    this.client.publish(this.topics.digest(this.options.instanceId), payload, { qos: 1, retain: true });
   }
 
   private statusMessage(state: 'online' | 'offline', reason?: 'will' | 'shutdown'): InstanceStatus {
     return { state, epoch: this.epoch, startedAt: new Date(this.epoch).toISOString(), ...(reason ? { reason } : {}) };
   }
 
-  private reject(reason: RejectReason, topic: string): void {
+  private clearTimers(): void {
+    if (this.digestTimer) clearTimeout(this.digestTimer);
+    this.digestTimer = null;
+    for (const timer of this.digestChecks.values()) clearTimeout(timer);
+    this.digestChecks.clear();
+    for (const { timer } of this.rounds.values()) clearTimeout(timer);
+    this.rounds.clear();
+  }
+
+  private reject(reason: RejectReason, where: string): void {
     this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
-    if (this.rejected[reason] === 1) this.log.warn(`Ignoring MQTT message: ${reason} (logged once per kind)`, { topic: topic.slice(0, 200) });
+    if (this.rejected[reason] === 1) this.log.warn(`Ignoring MQTT message: ${reason} (logged once per kind)`, { where: where.slice(0, 200) });
   }
 
   private emitStatus(): void {

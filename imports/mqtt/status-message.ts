@@ -26,3 +26,25 @@ export function parseStatus(payload: Buffer): InstanceStatus {
   StatusSchema.validate(value as object);
   return value as InstanceStatus;
 }
+
+/** An instance's digest of its own records (session-digest.ts), with its run's epoch and a sequence number. */
+export interface DigestMessage {
+  epoch: number;
+  seq: number;
+  count: number;
+  hash: string;
+}
+
+const DigestSchema = new SimpleSchema({
+  epoch: { type: SimpleSchema.Integer, min: 0 },
+  seq: { type: SimpleSchema.Integer, min: 0 },
+  count: { type: SimpleSchema.Integer, min: 0 },
+  hash: { type: String, regEx: /^[0-9a-f]{16}$/ },
+});
+
+export function parseDigest(payload: Buffer): DigestMessage {
+  const value = JSON.parse(payload.toString('utf8')) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('digest must be a JSON object');
+  DigestSchema.validate(value as object);
+  return value as DigestMessage;
+}

@@ -1,11 +1,15 @@
 /**
  * The bridge's topic layout:
  *   <prefix>/instances/<instanceId>/status                  retained {"state":"online"|"offline", ...}
- *   <prefix>/instances/<instanceId>/connections/<sessionId> retained record (EJSON), empty = gone
+ *   <prefix>/instances/<instanceId>/digest                  retained {"epoch","seq","count","hash"} of its records
+ *   <prefix>/instances/<instanceId>/connections/<sessionId> retained {"e": epoch, "r": record} (EJSON), empty = gone
+ *   <prefix>/sync/<instanceId>                              not retained: an instance's own end-of-resync markers
  * Ids may not contain MQTT's separators or wildcards (MQTT 3.1.1 §4.7).
  */
 export type ParsedTopic =
   | { kind: 'status'; instanceId: string }
+  | { kind: 'digest'; instanceId: string }
+  | { kind: 'sync'; instanceId: string }
   | { kind: 'connection'; instanceId: string; sessionId: string };
 
 const SAFE_SEGMENT = /^[^/+#\u0000]{1,64}$/;
@@ -16,11 +20,26 @@ export function isSafeTopicSegment(value: string): boolean {
 
 export class PresenceTopics {
   readonly statusWildcard: string;
+  readonly digestWildcard: string;
   readonly connectionsWildcard: string;
 
   constructor(readonly prefix: string) {
     this.statusWildcard = `${prefix}/instances/+/status`;
+    this.digestWildcard = `${prefix}/instances/+/digest`;
     this.connectionsWildcard = `${prefix}/instances/+/connections/+`;
+  }
+
+  digest(instanceId: string): string {
+    return `${this.prefix}/instances/${instanceId}/digest`;
+  }
+
+  /** One instance's records only: subscribing anew makes the broker send its retained records again. */
+  connectionsOf(instanceId: string): string {
+    return `${this.prefix}/instances/${instanceId}/connections/+`;
+  }
+
+  sync(instanceId: string): string {
+    return `${this.prefix}/sync/${instanceId}`;
   }
 
   status(instanceId: string): string {
@@ -32,10 +51,14 @@ export class PresenceTopics {
   }
 
   parse(topic: string): ParsedTopic | null {
+    if (topic.startsWith(this.prefix + '/sync/')) {
+      const instanceId = topic.slice(this.prefix.length + '/sync/'.length);
+      return isSafeTopicSegment(instanceId) ? { kind: 'sync', instanceId } : null;
+    }
     if (!topic.startsWith(this.prefix + '/instances/')) return null;
     const parts = topic.slice(this.prefix.length + '/instances/'.length).split('/');
-    if (parts.length === 2 && parts[1] === 'status' && isSafeTopicSegment(parts[0]!)) {
-      return { kind: 'status', instanceId: parts[0]! };
+    if (parts.length === 2 && (parts[1] === 'status' || parts[1] === 'digest') && isSafeTopicSegment(parts[0]!)) {
+      return { kind: parts[1], instanceId: parts[0]! };
     }
     if (parts.length === 3 && parts[1] === 'connections' && isSafeTopicSegment(parts[0]!) && isSafeTopicSegment(parts[2]!)) {
       return { kind: 'connection', instanceId: parts[0]!, sessionId: parts[2]! };

@@ -5,26 +5,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import type { ConnectedUser } from '../app/host';
-import { tokenPolicy, type PresencePolicy } from '../app/permission-policy';
-import { registerPresence, type PresenceApp } from '../app/presence';
-import { registerPresenceRateLimits, type PresenceRateLimits } from '../app/rate-limits';
+import type { PresencePolicy } from '../app/permission-policy';
+import { PRESENCE_NAMES, type PresenceApp } from '../app/presence';
+import type { PresenceRateLimits } from '../app/rate-limits';
+import { composePresence, type ComposedPresence } from '../composition/compose-presence';
 import type { Config } from '../config/config';
 import { DdpServer } from '../ddp/ddp-server';
 import { createMeteorFacade, type StandaloneMeteor } from '../ddp/meteor-facade';
 import { createLogger, type Logger } from '../log/logger';
+import type { MqttBridge } from '../mqtt/mqtt-bridge';
 import type { StoreCollection } from '../store/collection';
 import { MemoryCollection } from '../store/memory-collection';
 import { MongoCollection } from '../store/mongo-collection';
-import { validateConnectedUser } from '../app/connected-user-schema';
-import { defaultMqttBridgeLimits, MqttBridge } from '../mqtt/mqtt-bridge';
-import type { Document } from '../store/collection';
-import { publishBridgeStatus } from './bridge-status-publication';
 import { staticFiles } from './static-files';
 
 /**
  * Everything `npm start` runs, as one function the tests and the benchmark
- * call too: config → store → DDP server → presence app → MQTT bridge (when
- * MQTT_URL is set) → static files.
+ * call too: config → store → DDP server → presence (composePresence, the
+ * same composition Meteor mode uses: app, rate limits, MQTT bridge when
+ * MQTT_URL is set, bridge status) → static files.
  */
 export interface StandaloneApp {
   config: Config;
@@ -52,7 +51,7 @@ export interface StandaloneOverrides {
   staticRoot?: string;
 }
 
-export const CONNECTED_USERS_COLLECTION = 'connectedUsers';
+export const CONNECTED_USERS_COLLECTION = PRESENCE_NAMES.collection;
 /** client/dist of this project, found from wherever this module runs (sources via tsx, or the dist/ bundle). */
 function defaultStaticRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -77,28 +76,19 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
 
   const ddp = new DdpServer(config.ddp, log);
   const meteor = createMeteorFacade(ddp, config.settings, log);
-  let presence: PresenceApp | null = null;
-  let bridge: MqttBridge | null = null;
-  if (overrides.presence !== false) {
-    if (!overrides.policy && !config.presence.monitorToken) {
-      log.warn('No PRESENCE_MONITOR_TOKEN (or settings.presence.monitorToken): nobody gets monitor rights');
-    }
-    const policy = overrides.policy ?? tokenPolicy(config.presence.monitorToken);
-    presence = registerPresence(meteor, collection, { instanceId: config.presence.instanceId, policy, log });
-    if (overrides.rateLimits !== false) registerPresenceRateLimits(meteor.DDPRateLimiter, overrides.rateLimits);
-    if (config.mqtt) {
-      bridge = new MqttBridge(
-        { ...defaultMqttBridgeLimits, ...config.mqtt, instanceId: config.presence.instanceId },
-        collection as unknown as StoreCollection<Document>,
-        validateConnectedUser,
+  const composed: ComposedPresence | null = overrides.presence === false
+    ? null
+    : composePresence(meteor, collection, {
+        config,
         log,
-      );
-    }
-    publishBridgeStatus(meteor, policy, bridge);
-  }
+        rateLimiter: meteor.DDPRateLimiter,
+        policy: overrides.policy,
+        rateLimits: overrides.rateLimits,
+      });
+  const presence = composed?.presence ?? null;
+  const bridge = composed?.bridge ?? null;
+  // Runs the stale-record cleanup, then starts the bridge (from its own startup callback).
   await meteor.runStartup();
-  // After startup: the stale-record cleanup has run, so nothing stale is published.
-  bridge?.start();
 
   const http = createServer();
   ddp.attach(http, staticFiles(overrides.staticRoot ?? defaultStaticRoot(), config.ddp.pathPrefix, { log }));
@@ -115,7 +105,7 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
     config, url, port, http, ddp, meteor, collection, presence, bridge, log,
     async close() {
       // Bridge first: others drop our records at once, and our retained records are cleared.
-      await bridge?.stop();
+      await composed?.stop();
       ddp.close();
       await presence?.settled();
       http.closeAllConnections();

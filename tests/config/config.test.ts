@@ -58,4 +58,18 @@ describe('configuration, read as Meteor reads it', () => {
     const c = loadConfig({ ...base, MQTT_URL: 'mqtt://u:p@127.0.0.1:1883', MQTT_KEEPALIVE: '2' }, []);
     assert.deepEqual(c.mqtt, { url: 'mqtt://u:p@127.0.0.1:1883', username: undefined, password: undefined, topicPrefix: 'presence', keepaliveSeconds: 2 });
   });
+
+  test('MQTT from settings.presence.mqtt (Meteor mode\'s settings file); each environment variable wins over its key', () => {
+    const mqtt = { url: 'mqtt://broker:1883', username: 'u', password: 'p', topicPrefix: 'team', keepaliveSeconds: 5 };
+    const settings = JSON.stringify({ presence: { mqtt } });
+    assert.deepEqual(loadConfig({ ...base, METEOR_SETTINGS: settings }, []).mqtt, mqtt);
+    const env = { ...base, METEOR_SETTINGS: settings, MQTT_URL: 'mqtt://other:1883', MQTT_KEEPALIVE: '7', MQTT_TOPIC_PREFIX: 'env' };
+    assert.deepEqual(loadConfig(env, []).mqtt, { ...mqtt, url: 'mqtt://other:1883', keepaliveSeconds: 7, topicPrefix: 'env' });
+    assert.equal(loadConfig({ ...base, METEOR_SETTINGS: JSON.stringify({ presence: { mqtt: { topicPrefix: 'x' } } }) }, []).mqtt, undefined, 'no url: no bridge');
+    assert.equal(loadConfig({ ...base, METEOR_SETTINGS: JSON.stringify({ presence: { mqtt: 'mqtt://x' } }) }, []).mqtt, undefined, 'not an object: ignored');
+    assert.throws(
+      () => loadConfig({ ...base, METEOR_SETTINGS: JSON.stringify({ presence: { mqtt: { url: 'mqtt://x', keepaliveSeconds: '30' } } }) }, []),
+      /keepaliveSeconds must be an integer/,
+    );
+  });
 });

@@ -1,0 +1,91 @@
+import { validateConnectedUser } from '../app/connected-user-schema';
+import type { PresenceCollection, PresenceHost } from '../app/host';
+import { tokenPolicy, type PresencePolicy } from '../app/permission-policy';
+import { registerPresence, type PresenceApp } from '../app/presence';
+import { registerPresenceRateLimits, type PresenceRateLimits, type RateLimitRegistry } from '../app/rate-limits';
+import type { RemoteRecords } from '../app/remote-records';
+import type { Config } from '../config/config';
+import type { Logger } from '../log/logger';
+import { defaultMqttBridgeLimits, MqttBridge } from '../mqtt/mqtt-bridge';
+import type { Document, StoreCollection } from '../store/collection';
+import { publishBridgeStatus } from './bridge-status-publication';
+
+/**
+ * The whole presence feature on one host, the same for both entry points
+ * (`imports/standalone` and `server/main.ts`): the permission policy, the
+ * presence app, its default rate limits, the optional MQTT bridge feeding the
+ * presence view, and the bridge-status publication.
+ *
+ * Why one function: Meteor mode used to register presence alone, so it had
+ * no bridge (MQTT_URL was ignored) and no `presence.bridgeStatus`, which its
+ * own client subscribes to (issue 10, repro 10).
+ *
+ * Example (Meteor mode):
+ *   composePresence(Meteor, ConnectedUsers, { config: loadConfig(), log, rateLimiter: DDPRateLimiter });
+ *
+ * Caveats: call it before the host runs its startup callbacks; the bridge
+ * starts from a startup callback once presence has cleared this instance's
+ * stale records (so nothing stale is announced). `stop()` stops the bridge
+ * only; closing the host is the caller's business.
+ */
+export interface ComposePresenceOptions {
+  config: Pick<Config, 'presence' | 'mqtt'>;
+  log: Logger;
+  /** Meteor's `DDPRateLimiter` (package ddp-rate-limiter), or the standalone server's. */
+  rateLimiter: RateLimitRegistry;
+  /** Replaces the token policy (e.g. one deciding from `userId` and roles). */
+  policy?: PresencePolicy;
+  /** Over the app's default limits, by name (null: no rule for that name); false registers none. */
+  rateLimits?: Partial<PresenceRateLimits> | false;
+}
+
+export interface ComposedPresence {
+  presence: PresenceApp;
+  /** Null without MQTT configuration (MQTT_URL). */
+  bridge: MqttBridge | null;
+  policy: PresencePolicy;
+  /** Stop the bridge: others drop our records at once, and our retained records are cleared. */
+  stop(): Promise<void>;
+}
+
+export function composePresence(host: PresenceHost, collection: PresenceCollection, options: ComposePresenceOptions): ComposedPresence {
+  const { config, log } = options;
+  const { instanceId, monitorToken } = config.presence;
+  if (!options.policy && !monitorToken) {
+    log.warn('No PRESENCE_MONITOR_TOKEN (or settings.presence.monitorToken): nobody gets monitor rights');
+  }
+  const policy = options.policy ?? tokenPolicy(monitorToken);
+
+  const bridge = config.mqtt
+    ? new MqttBridge(
+        { ...defaultMqttBridgeLimits, ...config.mqtt, instanceId },
+        // The bridge reads this instance's own records from the collection; both
+        // a store collection and a Mongo.Collection have what it calls.
+        collection as unknown as StoreCollection<Document>,
+        validateConnectedUser,
+        log,
+      )
+    : null;
+  // Peers' records reach the view from the bridge's memory, never through `collection` (issue 10, repro 9).
+  const remoteRecords: RemoteRecords | undefined = bridge?.remoteRecords;
+
+  const presence = registerPresence(host, collection, { instanceId, policy, log, remoteRecords });
+  if (options.rateLimits !== false) registerPresenceRateLimits(options.rateLimiter, options.rateLimits);
+  publishBridgeStatus(host, policy, bridge);
+  if (bridge) {
+    // Awaited rather than relying on callback order: Meteor need not await one startup callback before the next.
+    host.startup(async () => {
+      await presence.started;
+      bridge.start();
+    });
+  }
+
+  return {
+    presence,
+    bridge,
+    policy,
+    async stop() {
+      await bridge?.stop();
+    },
+  };
+}

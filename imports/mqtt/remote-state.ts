@@ -1,0 +1,315 @@
+import { SessionDigest, type DigestValue } from './session-digest';
+
+/**
+ * What this instance knows of every other instance, as pure state: messages
+ * in, operations out. The bridge (mqtt-bridge.ts) feeds it what the broker
+ * delivers and carries out what it returns; nothing here does I/O or reads
+ * the clock (callers pass `now`), so every rule is tested table by table
+ * (compare Phoenix's Tracker.State, kept apart from its process).
+ *
+ * The rules:
+ * - Runs. Each run of an instance has an epoch (its start time in ms), and
+ *   each record carries the epoch of the run that published it. A record is
+ *   shown only while its run is the instance's current online run.
+ * - Status. `online(E)` makes E the current run unless E is older than the
+ *   current one (a stale retained message) or already known dead.
+ *   `offline(E)` (a clean stop or the broker's Will) ends run E and every
+ *   older run, and drops their records, whatever any other status said: a
+ *   forged `online` with a later epoch cannot make us ignore the real run's
+ *   Will. An epoch more than `maxEpochSkewMs` ahead of `now` is refused.
+ * - Authority. Records are keyed by (instance, session): a message under one
+ *   instance's topics can only ever touch that instance's records.
+ * - Anti-entropy. Each instance publishes a digest (count and XOR hash of its
+ *   session ids, with its epoch and a sequence number). When ours of that
+ *   instance disagrees with its digest for `digestSettleMs` (messages still in
+ *   flight settle within that), we ask for a resync of that instance: its
+ *   retained records are fetched again, and what the broker no longer holds
+ *   is dropped when the resync ends.
+ * - Caps. Past `maxRecordsPerInstance` or `maxRecordsTotal`, new records are
+ *   refused and that instance is marked partial (no digest checks for it),
+ *   so the other instances' views stay exact.
+ */
+export interface RemoteRecordEnvelope {
+  record: { _id: string; instanceId: string } & Record<string, unknown>;
+  epoch: number;
+}
+
+export interface InstanceStatusMessage {
+  state: 'online' | 'offline';
+  epoch: number;
+}
+
+export interface InstanceDigestMessage extends DigestValue {
+  epoch: number;
+  seq: number;
+}
+
+export type RemoteRejection = 'future epoch' | 'record cap';
+
+export type RemoteOperation =
+  | { op: 'show'; instanceId: string; record: RemoteRecordEnvelope['record'] }
+  | { op: 'hide'; instanceId: string; sessionId: string }
+  | { op: 'check digest later'; instanceId: string; afterMs: number }
+  | { op: 'resync'; instanceId: string }
+  | { op: 'reject'; instanceId: string; reason: RemoteRejection }
+  | { op: 'instance online'; instanceId: string; epoch: number }
+  | { op: 'instance offline'; instanceId: string; epoch: number };
+
+export interface RemoteStateLimits {
+  /** Records held for one remote instance (default 50,000: above any one process's socket cap). */
+  maxRecordsPerInstance: number;
+  /** Records held for all remote instances together (default 500,000). */
+  maxRecordsTotal: number;
+  /** An epoch further ahead of our clock than this is refused (default 5 min). */
+  maxEpochSkewMs: number;
+  /** How long a digest mismatch may last before a resync (default 1 s). */
+  digestSettleMs: number;
+}
+
+export const defaultRemoteStateLimits: RemoteStateLimits = {
+  maxRecordsPerInstance: 50_000,
+  maxRecordsTotal: 500_000,
+  maxEpochSkewMs: 5 * 60_000,
+  digestSettleMs: 1_000,
+};
+
+
+interface Held {
+  record: RemoteRecordEnvelope['record'];
+  epoch: number;
+}
+
+interface InstanceState {
+  currentEpoch: number | null;
+  /** Every run up to and including this epoch is known to have ended. */
+  deadUpTo: number;
+  records: Map<string, Held>;
+  /** Digest of the records shown (those of the current run). */
+  shown: SessionDigest;
+  lastDigest: InstanceDigestMessage | null;
+  mismatchSince: number | null;
+  /** While a resync runs: records not re-announced yet. */
+  unconfirmed: Set<string> | null;
+  /** During a full resync: whether a status arrived for this instance. */
+  statusConfirmed: boolean;
+  partial: boolean;
+}
+
+export class RemoteState {
+  private readonly instances = new Map<string, InstanceState>();
+  private total = 0;
+
+  constructor(private readonly limits: RemoteStateLimits = defaultRemoteStateLimits) {}
+
+  get onlineInstanceCount(): number {
+    let n = 0;
+    for (const instance of this.instances.values()) if (instance.currentEpoch !== null) n++;
+    return n;
+  }
+
+  get recordCount(): number {
+    return this.total;
+  }
+
+  /** Records currently shown, for a late observer. */
+  *shownRecords(): Iterable<RemoteRecordEnvelope['record']> {
+    for (const instance of this.instances.values()) {
+      for (const held of instance.records.values()) if (held.epoch === instance.currentEpoch) yield held.record;
+    }
+  }
+
+  status(instanceId: string, message: InstanceStatusMessage, now: number): RemoteOperation[] {
+    if (message.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
+    const instance = this.instance(instanceId);
+    instance.statusConfirmed = true;
+    const ops: RemoteOperation[] = [];
+    if (message.state === 'online') {
+      if (message.epoch <= instance.deadUpTo) return ops; // a run that already ended
+      if (instance.currentEpoch !== null && message.epoch <= instance.currentEpoch) return ops; // stale, or a repeat
+      this.hideShown(instance, instanceId, ops);
+      instance.currentEpoch = message.epoch;
+      instance.mismatchSince = null; // an earlier run's mismatch does not shorten this run's settle time
+      this.showCurrent(instance, instanceId, ops);
+      ops.push({ op: 'instance online', instanceId, epoch: message.epoch });
+      return ops.concat(this.compareDigest(instance, instanceId, now));
+    }
+    // offline: run `epoch` and everything before it has ended.
+    instance.deadUpTo = Math.max(instance.deadUpTo, message.epoch);
+    if (instance.currentEpoch !== null && instance.currentEpoch <= message.epoch) {
+      this.hideShown(instance, instanceId, ops);
+      instance.currentEpoch = null;
+      instance.mismatchSince = null;
+      ops.push({ op: 'instance offline', instanceId, epoch: message.epoch });
+    }
+    for (const [sessionId, held] of instance.records) {
+      if (held.epoch <= message.epoch) this.drop(instance, sessionId);
+    }
+    return ops;
+  }
+
+  record(instanceId: string, envelope: RemoteRecordEnvelope, now: number): RemoteOperation[] {
+    if (envelope.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
+    const instance = this.instance(instanceId);
+    const sessionId = envelope.record._id;
+    instance.unconfirmed?.delete(sessionId);
+    if (envelope.epoch <= instance.deadUpTo) return []; // a leftover of a run that ended
+    const existing = instance.records.get(sessionId);
+    const ops: RemoteOperation[] = [];
+    if (existing) {
+      if (existing.epoch === instance.currentEpoch) this.hideOne(instance, instanceId, sessionId, ops);
+    } else if (instance.records.size >= this.limits.maxRecordsPerInstance || this.total >= this.limits.maxRecordsTotal) {
+      instance.partial = true;
+      return [{ op: 'reject', instanceId, reason: 'record cap' }];
+    } else {
+      this.total++;
+    }
+    instance.records.set(sessionId, { record: envelope.record, epoch: envelope.epoch });
+    if (envelope.epoch === instance.currentEpoch) this.showOne(instance, instanceId, envelope.record, ops);
+    return ops;
+  }
+
+  recordRemoved(instanceId: string, sessionId: string): RemoteOperation[] {
+    const instance = this.instances.get(instanceId);
+    if (!instance) return [];
+    instance.unconfirmed?.delete(sessionId);
+    const held = instance.records.get(sessionId);
+    if (!held) return [];
+    const ops: RemoteOperation[] = [];
+    if (held.epoch === instance.currentEpoch) this.hideOne(instance, instanceId, sessionId, ops);
+    this.drop(instance, sessionId);
+    if (instance.records.size < this.limits.maxRecordsPerInstance && this.total < this.limits.maxRecordsTotal) instance.partial = false;
+    return ops;
+  }
+
+  digest(instanceId: string, message: InstanceDigestMessage, now: number): RemoteOperation[] {
+    if (message.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
+    const instance = this.instance(instanceId);
+    // A late digest of an ended or superseded run can never be compared: it must not displace the current run's.
+    if (message.epoch <= instance.deadUpTo || (instance.currentEpoch !== null && message.epoch < instance.currentEpoch)) return [];
+    if (instance.lastDigest && instance.lastDigest.epoch === message.epoch && message.seq < instance.lastDigest.seq) return [];
+    instance.lastDigest = message;
+    return this.compareDigest(instance, instanceId, now);
+  }
+
+  /** The timer a `check digest later` asked for has fired. */
+  checkDigest(instanceId: string, now: number): RemoteOperation[] {
+    const instance = this.instances.get(instanceId);
+    if (!instance || instance.mismatchSince === null || instance.unconfirmed) return [];
+    if (instance.partial || this.digestMatches(instance)) { // partial: no digest checks (it became so while one was pending)
+      instance.mismatchSince = null;
+      return [];
+    }
+    if (now - instance.mismatchSince < this.limits.digestSettleMs) {
+      return [{ op: 'check digest later', instanceId, afterMs: instance.mismatchSince + this.limits.digestSettleMs - now }];
+    }
+    return [{ op: 'resync', instanceId }];
+  }
+
+  /** One instance's (or, with null, every instance's) retained records are being fetched again. */
+  beginResync(instanceId: string | null): void {
+    const targets = instanceId === null ? [...this.instances.values()] : [this.instance(instanceId)];
+    for (const instance of targets) {
+      instance.unconfirmed = new Set(instance.records.keys());
+      if (instanceId === null) instance.statusConfirmed = false;
+    }
+  }
+
+  /** The resync is over: drop what was not re-announced (and, after a full one, instances with no status). */
+  endResync(instanceId: string | null, now: number): RemoteOperation[] {
+    const ops: RemoteOperation[] = [];
+    const ids = instanceId === null ? [...this.instances.keys()] : [instanceId];
+    for (const id of ids) {
+      const instance = this.instances.get(id);
+      if (!instance?.unconfirmed) continue;
+      if (instanceId === null && !instance.statusConfirmed) {
+        this.forget(id, instance, ops);
+        continue;
+      }
+      for (const sessionId of instance.unconfirmed) {
+        const held = instance.records.get(sessionId);
+        if (!held) continue;
+        if (held.epoch === instance.currentEpoch) this.hideOne(instance, id, sessionId, ops);
+        this.drop(instance, sessionId);
+      }
+      instance.unconfirmed = null;
+      instance.mismatchSince = null;
+      ops.push(...this.compareDigest(instance, id, now));
+    }
+    return ops;
+  }
+
+  /** Everything goes (the bridge stops). */
+  clear(): RemoteOperation[] {
+    const ops: RemoteOperation[] = [];
+    for (const [id, instance] of this.instances) this.forget(id, instance, ops);
+    return ops;
+  }
+
+  private compareDigest(instance: InstanceState, instanceId: string, now: number): RemoteOperation[] {
+    const digest = instance.lastDigest;
+    if (!digest || digest.epoch !== instance.currentEpoch || instance.partial || instance.unconfirmed) return [];
+    if (this.digestMatches(instance)) {
+      instance.mismatchSince = null;
+      return [];
+    }
+    if (instance.mismatchSince !== null) return []; // a check is already scheduled
+    instance.mismatchSince = now;
+    return [{ op: 'check digest later', instanceId, afterMs: this.limits.digestSettleMs }];
+  }
+
+  private digestMatches(instance: InstanceState): boolean {
+    const digest = instance.lastDigest;
+    return digest === null || digest.epoch !== instance.currentEpoch || instance.shown.equals(digest);
+  }
+
+  private instance(instanceId: string): InstanceState {
+    let instance = this.instances.get(instanceId);
+    if (!instance) {
+      instance = {
+        currentEpoch: null,
+        deadUpTo: 0,
+        records: new Map(),
+        shown: new SessionDigest(),
+        lastDigest: null,
+        mismatchSince: null,
+        unconfirmed: null,
+        statusConfirmed: true,
+        partial: false,
+      };
+      this.instances.set(instanceId, instance);
+    }
+    return instance;
+  }
+
+  private forget(instanceId: string, instance: InstanceState, ops: RemoteOperation[]): void {
+    this.hideShown(instance, instanceId, ops);
+    this.total -= instance.records.size;
+    this.instances.delete(instanceId);
+  }
+
+  private drop(instance: InstanceState, sessionId: string): void {
+    if (instance.records.delete(sessionId)) this.total--;
+  }
+
+  private showCurrent(instance: InstanceState, instanceId: string, ops: RemoteOperation[]): void {
+    for (const held of instance.records.values()) {
+      if (held.epoch === instance.currentEpoch) this.showOne(instance, instanceId, held.record, ops);
+    }
+  }
+
+  private hideShown(instance: InstanceState, instanceId: string, ops: RemoteOperation[]): void {
+    for (const [sessionId, held] of instance.records) {
+      if (held.epoch === instance.currentEpoch) this.hideOne(instance, instanceId, sessionId, ops);
+    }
+  }
+
+  private showOne(instance: InstanceState, instanceId: string, record: Held['record'], ops: RemoteOperation[]): void {
+    instance.shown.add(record._id);
+    ops.push({ op: 'show', instanceId, record });
+  }
+
+  private hideOne(instance: InstanceState, instanceId: string, sessionId: string, ops: RemoteOperation[]): void {
+    instance.shown.remove(sessionId);
+    ops.push({ op: 'hide', instanceId, sessionId });
+  }
+}

@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ConnectedUser } from '../../imports/app/host';
+import { PresenceView, type PresenceFields } from '../../imports/app/presence-view';
+import type { RemoteRecords, RemoteRecordsCallbacks } from '../../imports/app/remote-records';
+import { MemoryCollection } from '../../imports/store/memory-collection';
+import { captureLogger } from '../helpers/capture-logger';
+
+const OWN = 'inst-A';
+
+const record = (sessionId: string, instanceId: string, extra: Partial<ConnectedUser> = {}): ConnectedUser => ({
+  _id: sessionId, userId: sessionId, connectedAt: new Date(0), instanceId, ...extra,
+});
+
+/**
+ * A test double for the bridge's RemoteRecords. This suite unit-tests the
+ * view's merge logic, so the source is a plain in-memory one we can drive
+ * step by step (the real one, the MQTT bridge's, is tested in tests/mqtt).
+ * It lets one session id be claimed by several instances (a forgery), and
+ * `emitRemoved` reports a removal whether or not it holds the record, so the
+ * view's own defence against a removal by the wrong instance is what is tested.
+ */
+class InMemoryRemoteRecords implements RemoteRecords {
+  private readonly records = new Map<string, ConnectedUser>();
+  private readonly observers = new Set<RemoteRecordsCallbacks>();
+
+  add(doc: ConnectedUser): void {
+    this.records.set(`${doc.instanceId}/${doc._id}`, doc);
+    for (const o of this.observers) o.added(doc);
+  }
+
+  emitRemoved(instanceId: string, sessionId: string): void {
+    this.records.delete(`${instanceId}/${sessionId}`);
+    for (const o of this.observers) o.removed(instanceId, sessionId);
+  }
+
+  observe(callbacks: RemoteRecordsCallbacks): { stop(): void } {
+    for (const doc of this.records.values()) callbacks.added(doc);
+    this.observers.add(callbacks);
+    return { stop: () => void this.observers.delete(callbacks) };
+  }
+}
+
+/** What an observer rebuilt from the view's events; must always equal the view itself. */
+function mirror(view: PresenceView): Map<string, PresenceFields> {
+  const docs = new Map<string, PresenceFields>();
+  view.observe({
+    added: (id, fields) => {
+      assert.ok(!docs.has(id), `added twice: ${id}`);
+      docs.set(id, { ...fields });
+    },
+    changed: (id, fields) => {
+      const doc = docs.get(id);
+      assert.ok(doc, `changed before added: ${id}`);
+      for (const [key, value] of Object.entries(fields)) {
+        if (value === undefined) delete (doc as Record<string, unknown>)[key];
+        else (doc as Record<string, unknown>)[key] = value;
+      }
+    },
+    removed: (id) => assert.ok(docs.delete(id), `removed while absent: ${id}`),
+  });
+  return docs;
+}
+
+async function setUp({ remote = true } = {}) {
+  const { log, logLines } = captureLogger();
+  const store = new MemoryCollection<ConnectedUser>('connectedUsers');
+  const source = remote ? new InMemoryRemoteRecords() : undefined;
+  const view = new PresenceView({ instanceId: OWN, log, remote: source });
+  await view.start(store.find({}));
+  return { store, source, view, logLines };
+}
+
+/** Which instance's record the view shows, per session id. */
+function shown(view: PresenceView, ids: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const id of ids) {
+    const doc = view.get(id);
+    if (doc) out[id] = doc.instanceId;
+  }
+  return out;
+}
+
+type Step =
+  | ['local+', string] // this instance writes its record to its store
+  | ['local-', string]
+  | ['store+', string, string] // another instance writes its own record to the shared store
+  | ['remote+', string, string] // (instanceId, sessionId) from the remote source
+  | ['remote-', string, string];
+
+interface Case {
+  name: string;
+  remote?: boolean;
+  steps: Step[];
+  shows: Record<string, string>;
+  collisions: number;
+}
+
+const cases: Case[] = [
+  {
+    name: 'local and remote records merge into one view',
+    steps: [['local+', 'a1'], ['remote+', 'inst-B', 'b1'], ['remote+', 'inst-C', 'c1'], ['local+', 'a2']],
+    shows: { a1: OWN, a2: OWN, b1: 'inst-B', c1: 'inst-C' },
+    collisions: 0,
+  },
+  {
+    name: 'removals from either source leave the view',
+    steps: [['local+', 'a1'], ['remote+', 'inst-B', 'b1'], ['local-', 'a1'], ['remote-', 'inst-B', 'b1']],
+    shows: {},
+    collisions: 0,
+  },
+  {
+    name: 'a remote claim on a local session id is hidden: local wins',
+    steps: [['local+', 'x'], ['remote+', 'EVIL', 'x']],
+    shows: { x: OWN },
+    collisions: 1,
+  },
+  {
+    name: 'local wins even when the remote claim came first',
+    steps: [['remote+', 'inst-B', 'x'], ['local+', 'x']],
+    shows: { x: OWN },
+    collisions: 1,
+  },
+  {
+    name: 'first remote wins over a later remote claim',
+    steps: [['remote+', 'inst-B', 'x'], ['remote+', 'EVIL', 'x']],
+    shows: { x: 'inst-B' },
+    collisions: 1,
+  },
+  {
+    name: 'a removal by the wrong instance never removes the visible record',
+    steps: [['local+', 'x'], ['remote-', 'EVIL', 'x'], ['remote+', 'inst-B', 'y'], ['remote-', 'EVIL', 'y'], ['remote-', 'inst-C', 'y']],
+    shows: { x: OWN, y: 'inst-B' },
+    collisions: 0,
+  },
+  {
+    name: 'the hidden claim removed by its owner leaves the visible one alone',
+    steps: [['remote+', 'inst-B', 'x'], ['remote+', 'EVIL', 'x'], ['remote-', 'EVIL', 'x']],
+    shows: { x: 'inst-B' },
+    collisions: 1,
+  },
+  {
+    name: 'the hidden forgery removed, then the real record goes: nothing is left',
+    steps: [['local+', 'x'], ['remote+', 'EVIL', 'x'], ['remote-', 'EVIL', 'x'], ['local-', 'x']],
+    shows: {},
+    collisions: 1,
+  },
+  {
+    name: 'when the visible claim goes, the next one in line shows (view = what the sources hold)',
+    steps: [['remote+', 'inst-B', 'x'], ['local+', 'x'], ['remote+', 'EVIL', 'x'], ['local-', 'x']],
+    shows: { x: 'inst-B' },
+    collisions: 2,
+  },
+  {
+    name: 'the same owner announcing again is an update, not a collision',
+    steps: [['remote+', 'inst-B', 'x'], ['remote+', 'inst-B', 'x']],
+    shows: { x: 'inst-B' },
+    collisions: 0,
+  },
+  {
+    name: 'with a remote source, other instances\' records in a shared store are not taken from it',
+    steps: [['store+', 'b1', 'inst-B'], ['local+', 'a1'], ['remote+', 'inst-B', 'b2'], ['store+', 'b3', 'inst-B']],
+    shows: { a1: OWN, b2: 'inst-B' },
+    collisions: 0,
+  },
+  {
+    name: 'a peer\'s record present both in the shared store and the remote source shows once, without a collision',
+    steps: [['store+', 'b1', 'inst-B'], ['remote+', 'inst-B', 'b1']],
+    shows: { b1: 'inst-B' },
+    collisions: 0,
+  },
+  {
+    name: 'without a remote source the whole store is the view (instances sharing one store, no bridge)',
+    remote: false,
+    steps: [['store+', 'b1', 'inst-B'], ['local+', 'a1'], ['store+', 'c1', 'inst-C']],
+    shows: { a1: OWN, b1: 'inst-B', c1: 'inst-C' },
+    collisions: 0,
+  },
+];
+
+describe('PresenceView: one merged view of the store and the remote records', () => {
+  for (const c of cases) {
+    test(c.name, async () => {
+      const { store, source, view } = await setUp({ remote: c.remote ?? true });
+      const before = mirror(view);
+      const ids = new Set<string>();
+      for (const step of c.steps) {
+        const [op] = step;
+        if (op === 'local+') await store.insertAsync(record(step[1], OWN, { userAgent: 'own' }));
+        if (op === 'local-') await store.removeAsync({ _id: step[1] });
+        if (op === 'store+') await store.insertAsync(record(step[1], step[2]));
+        if (op === 'remote+') source!.add(record(step[2], step[1], { userAgent: `from ${step[1]}` }));
+        if (op === 'remote-') source!.emitRemoved(step[1], step[2]);
+        ids.add(op === 'remote+' || op === 'remote-' ? step[2] : step[1]);
+      }
+      assert.deepEqual(shown(view, [...ids]), c.shows);
+      assert.equal(view.collisions, c.collisions);
+      assert.equal(view.count, Object.keys(c.shows).length);
+      // Observers, whether attached before the steps or after, hold exactly what the view holds.
+      for (const observed of [before, mirror(view)]) {
+        assert.deepEqual(new Set(observed.keys()), new Set(Object.keys(c.shows)));
+        for (const [id, fields] of observed) {
+          const { _id, ...expected } = view.get(id)!;
+          assert.deepEqual(fields, expected);
+        }
+      }
+    });
+  }
+
+  test('a collision is logged once as a warning, with the session id; later ones at debug level', async () => {
+    const { store, source, view, logLines } = await setUp();
+    await store.insertAsync(record('x', OWN));
+    await store.insertAsync(record('y', OWN));
+    source!.add(record('x', 'EVIL'));
+    source!.add(record('y', 'EVIL'));
+    assert.equal(view.collisions, 2);
+    assert.equal(view.hiddenCount, 2);
+    const warnings = logLines.filter((l) => l.includes(' WARN ') && l.includes('claim one session id'));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /"session":"x"/);
+    assert.equal(logLines.filter((l) => l.includes(' DEBUG ') && l.includes('claim one session id')).length, 1);
+  });
+
+  test('observe reports every current record before it returns, then changes as they happen', async () => {
+    const { store, source, view } = await setUp();
+    await store.insertAsync(record('a1', OWN));
+    source!.add(record('b1', 'inst-B'));
+    const events: string[] = [];
+    const handle = view.observe({
+      added: (id) => events.push(`added ${id}`),
+      removed: (id) => events.push(`removed ${id}`),
+    });
+    assert.deepEqual(events.sort(), ['added a1', 'added b1'], 'initial adds are synchronous');
+    source!.emitRemoved('inst-B', 'b1');
+    assert.deepEqual(events.at(-1), 'removed b1', 'changes are reported synchronously with the source\'s event');
+    handle.stop();
+    await store.removeAsync({ _id: 'a1' });
+    assert.equal(events.length, 3, 'nothing after stop()');
+  });
+
+  test('count follows both sources; a store update reaches observers as `changed`', async () => {
+    const { store, source, view } = await setUp();
+    assert.equal(view.count, 0);
+    await store.insertAsync(record('a1', OWN));
+    source!.add(record('b1', 'inst-B'));
+    source!.add(record('b2', 'inst-B'));
+    assert.equal(view.count, 3);
+    const changes: Array<[string, PresenceFields]> = [];
+    view.observe({ added() {}, changed: (id, fields) => changes.push([id, fields]), removed() {} });
+    await store.updateAsync({ _id: 'a1' }, { $set: { userAgent: 'new' } });
+    assert.deepEqual(changes, [['a1', { userAgent: 'new' }]]);
+    assert.equal(view.get('a1')?.userAgent, 'new');
+    source!.emitRemoved('inst-B', 'b1');
+    await store.removeAsync({ _id: 'a1' });
+    assert.equal(view.count, 1);
+  });
+
+  test('records already in the sources when the view starts are in it; the source\'s records are never written to the store', async () => {
+    const { log } = captureLogger();
+    const store = new MemoryCollection<ConnectedUser>('connectedUsers');
+    const source = new InMemoryRemoteRecords();
+    await store.insertAsync(record('a1', OWN));
+    source.add(record('b1', 'inst-B'));
+    const view = new PresenceView({ instanceId: OWN, log, remote: source });
+    await view.start(store.find({}));
+    assert.deepEqual(shown(view, ['a1', 'b1']), { a1: OWN, b1: 'inst-B' });
+    assert.equal(store.size, 1);
+  });
+
+  test('a failing observer is logged and does not starve the others', async () => {
+    const { store, view, logLines } = await setUp();
+    view.observe({ added: () => { throw new Error('boom'); }, removed() {} });
+    const seen: string[] = [];
+    view.observe({ added: (id) => seen.push(id), removed() {} });
+    await store.insertAsync(record('a1', OWN));
+    assert.deepEqual(seen, ['a1']);
+    assert.ok(logLines.some((l) => l.includes('Presence view observer failed') && l.includes('"session":"a1"')));
+  });
+
+  test('stop() detaches the view from both sources', async () => {
+    const { store, source, view } = await setUp();
+    view.stop();
+    await store.insertAsync(record('a1', OWN));
+    source!.add(record('b1', 'inst-B'));
+    assert.equal(view.count, 0);
+  });
+});
