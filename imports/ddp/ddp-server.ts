@@ -8,6 +8,7 @@ import type { MethodHandler, PublishHandler } from './contexts';
 import { resolveDdpServerOptions, type DdpServerOptions } from './options';
 import { randomId } from './random-id';
 import { isOriginAllowed } from './origin-policy';
+import { InboundBudget } from './inbound-budget';
 import { DdpRateLimiter } from './rate-limiter';
 import { Session, type SessionCloseReason, type SessionRegistry } from './session';
 import { createSockJsTransport } from './transports/sockjs-transport';
@@ -42,6 +43,8 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   readonly rateLimiter: DdpRateLimiter;
   /** Which sockets and sessions are taken on at all (admission.ts). */
   private readonly admission: AdmissionControl;
+  /** Bytes per second each client address may send (inbound-budget.ts). */
+  private readonly inbound: InboundBudget;
   private transports: HttpTransport[] = [];
   private fallback: FallbackRequestHandler = (_req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -53,6 +56,8 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     this.mistakes = new ClientMistakeLog(log, this.options.clientErrorLogIntervalMs);
     this.rateLimiter = new DdpRateLimiter({ log });
     this.admission = new AdmissionControl(this.options, log);
+    const { maxInboundBytesPerSecondPerAddress: rate, inboundBurstBytesPerAddress: burst, maxFrameBytes } = this.options;
+    this.inbound = new InboundBudget(rate, Math.max(burst, maxFrameBytes));
   }
 
   /** Serve DDP (WebSocket and SockJS) on this HTTP server; other requests go to `fallback`. */
@@ -62,7 +67,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     const accept = (socket: TransportSocket) => this.acceptSocket(socket);
     this.transports = [
       createWebSocketTransport(accept, this.options, this.log),
-      createSockJsTransport(accept, this.options, this.log),
+      createSockJsTransport(accept, this.options, this.log, (req) => this.inbound.waitFor(this.requestAddress(req))),
     ];
     httpServer.on('request', (req, res) => {
       if (isDdpPath(req, this.options.pathPrefix) && !isOriginAllowed(req, this.options.allowedOrigins)) {
@@ -80,6 +85,11 @@ export class DdpServer implements SessionRegistry, SessionOpener {
       socket.on('error', destroyOnError);
       if (!isOriginAllowed(req, this.options.allowedOrigins)) {
         socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const waitMs = this.inbound.waitFor(this.requestAddress(req));
+      if (waitMs > 0) {
+        socket.end(`HTTP/1.1 503 Service Unavailable\r\nRetry-After: ${Math.ceil(waitMs / 1000)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         return;
       }
       if (!this.admission.admitUpgrade(req, socket)) return;
@@ -131,6 +141,19 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     this.sessions.delete(session.id);
     this.admission.sessionClosed(session.id);
     this.log.debug('DDP session closed', { session: session.id, reason });
+  }
+
+  clientAddressOf(socket: TransportSocket): string {
+    return resolveClientAddress(socket.remoteAddress, socket.headers, this.options.httpForwardedCount) ?? socket.remoteAddress ?? '';
+  }
+
+  chargeInbound(address: string, bytes: number): number {
+    return this.inbound.charge(address, bytes);
+  }
+
+  private requestAddress(req: IncomingMessage): string {
+    const remote = req.socket.remoteAddress ?? null;
+    return resolveClientAddress(remote, req.headers as Record<string, string>, this.options.httpForwardedCount) ?? remote ?? '';
   }
 
   socketClosed(socket: TransportSocket): void {

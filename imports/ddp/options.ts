@@ -86,6 +86,14 @@ export interface DdpServerOptions {
    */
   maxSessionsPerAddress: number;
   /**
+   * Inbound bytes per second one client address may send, over all its
+   * sockets (inbound-budget.ts); over it, its WebSockets are paused (not
+   * closed), new ones get 503 and SockJS posts 429. 0 disables.
+   */
+  maxInboundBytesPerSecondPerAddress: number;
+  /** What an address may send at once before `maxInboundBytesPerSecondPerAddress` applies; at least `maxFrameBytes`. */
+  inboundBurstBytesPerAddress: number;
+  /**
    * A TCP connection that has not sent complete HTTP request headers this
    * long after accept gets 408 and is closed (Node's default is 60 s, checked
    * only every 30 s). Also Node's `headersTimeout` for later requests on a
@@ -131,6 +139,8 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   fileDescriptorHeadroom: 512,
   maxPendingSocketsPerAddress: 100,
   maxSessionsPerAddress: 0,
+  maxInboundBytesPerSecondPerAddress: 1024 * 1024,
+  inboundBurstBytesPerAddress: 8 * 1024 * 1024,
   httpHeadersTimeoutMs: 10_000,
   allowedOrigins: [],
   httpForwardedCount: 0,

@@ -12,6 +12,10 @@ export interface SessionOpener {
   socketClosed(socket: TransportSocket): void;
   readonly mistakes: ClientMistakeLog;
   readonly options: { readonly maxOffendingMessageBytes: number; readonly maxParams: number };
+  /** The client address the per-address bounds count by. */
+  clientAddressOf(socket: TransportSocket): string;
+  /** Charge `bytes` to that address's inbound budget; ms its sockets must stop reading (0: none). */
+  chargeInbound(address: string, bytes: number): number;
 }
 
 /**
@@ -23,6 +27,7 @@ export interface SessionOpener {
  */
 export class SocketGate implements TransportSocketEvents {
   private session: Session | null = null;
+  private readonly address: string;
   private deadline: NodeJS.Timeout | null;
 
   constructor(
@@ -31,11 +36,14 @@ export class SocketGate implements TransportSocketEvents {
     connectDeadlineMs: number,
     private readonly log: Logger,
   ) {
+    this.address = opener.clientAddressOf(socket);
     this.deadline = setTimeout(expire, connectDeadlineMs, this);
     this.deadline.unref();
   }
 
   onFrame(frame: string): void {
+    const waitMs = this.opener.chargeInbound(this.address, frame.length);
+    if (waitMs > 0) this.socket.pauseReading(waitMs);
     try {
       let msg: DdpMessage | null;
       try {

@@ -63,6 +63,16 @@ describe('hostile input: one client cannot take the process down', () => {
     });
   }
 
+  test('SockJS session WebSocket, a failed connect followed by more messages in the same frame: process alive', async () => {
+    // Found by the fuzz suite: closing the session inside sockjs's loop over one frame's messages crashed the process.
+    const sid = randomBytes(4).toString('hex');
+    const { ws, frames, closed } = await openWebSocket(`${app.url.replace('http', 'ws')}/sockjs/123/${sid}/websocket`);
+    await waitForFrame(frames, (f) => f === 'o');
+    ws.send(JSON.stringify([JSON.stringify({ msg: 'connect' }), JSON.stringify({ msg: 'unsub' }), '{}']));
+    await closed;
+    await assertAliveAndServing(app);
+  });
+
   test('raw SockJS WebSocket, one frame over maxFrameBytes: closed 1009, process alive', async () => {
     const { ws, closed } = await openWebSocket(`${app.url.replace('http', 'ws')}/sockjs/websocket`);
     ws.send('x'.repeat(1024 * 1024 + 1));

@@ -25,8 +25,8 @@ export class RawDdpClient {
     ws.on('error', () => {});
   }
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<RawDdpClient> {
-    const ws = new WebSocket(url, { headers });
+  static async open(url: string, headers: Record<string, string> = {}, options: { localAddress?: string } = {}): Promise<RawDdpClient> {
+    const ws = new WebSocket(url, { headers, ...options });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -35,8 +35,12 @@ export class RawDdpClient {
   }
 
   /** Open and complete the DDP handshake; returns the session id. */
-  static async connect(url: string, headers: Record<string, string> = {}): Promise<{ client: RawDdpClient; session: string }> {
-    const client = await RawDdpClient.open(url, headers);
+  static async connect(
+    url: string,
+    headers: Record<string, string> = {},
+    options: { localAddress?: string } = {},
+  ): Promise<{ client: RawDdpClient; session: string }> {
+    const client = await RawDdpClient.open(url, headers, options);
     client.send({ msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1'] });
     const connected = await client.next();
     if (connected.msg !== 'connected') throw new Error(`expected connected, got ${JSON.stringify(connected)}`);

@@ -22,7 +22,10 @@ import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvent
  * Only RFC 6455 WebSockets are accepted (not the draft-75/76 handshakes
  * faye-websocket would also speak).
  */
-export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOptions, log: Logger): HttpTransport {
+/** How many ms the sender of this request must wait before it may send more (inbound-budget.ts); 0: go ahead. */
+export type InboundWait = (req: IncomingMessage) => number;
+
+export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOptions, log: Logger, inboundWait: InboundWait = () => 0): HttpTransport {
   const prefix = `${options.pathPrefix}/sockjs`;
   const server = sockjs.createServer({
     prefix,
@@ -53,7 +56,16 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
   return {
     handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
       if (!underPrefix(req)) return false;
-      if (req.method === 'POST' && !withinBodyLimit(req, res, options.maxFrameBytes)) return true;
+      if (req.method === 'POST') {
+        const waitMs = inboundWait(req);
+        if (waitMs > 0) {
+          res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': String(Math.ceil(waitMs / 1000)), connection: 'close' });
+          res.end('Too many bytes from this address; slow down');
+          req.socket.destroy();
+          return true;
+        }
+        if (!withinBodyLimit(req, res, options.maxFrameBytes)) return true;
+      }
       return sockjsHandler(req, res) === true;
     },
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
@@ -73,7 +85,7 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
 /** The private parts of sockjs@0.3.24's session this transport reads to bound its buffer (the version is pinned). */
 interface SockJsSessionInternals {
   send_buffer?: string[];
-  recv?: { protocol?: string; connection?: { writableLength?: number; destroy?(): void } } | null;
+  recv?: { protocol?: string; connection?: { writableLength?: number; destroy?(): void; pause?(): void; resume?(): void } } | null;
 }
 
 class SockJsTransportSocket implements TransportSocket {
@@ -118,17 +130,19 @@ class SockJsTransportSocket implements TransportSocket {
     if (session.send_buffer && session.send_buffer.length > 0) this.unfetchedBytes += frame.length;
   }
 
+  pauseReading(ms: number): void {
+    const tcp = this.session.recv?.protocol?.startsWith('websocket') ? this.session.recv.connection : undefined;
+    if (!tcp?.pause || !tcp.resume) return; // xhr: the next POST is refused with 429 instead
+    tcp.pause();
+    setTimeout(() => tcp.resume!(), ms).unref();
+  }
+
   close(): void {
     if (this.isClosed) return;
-    try {
-      // A WebSocket that never got a DDP frame has no session to say goodbye
-      // to: drop its TCP socket now rather than wait ~30 s for a close frame.
-      const recv = this.session.recv;
-      if (!this.sentAny && recv?.protocol?.startsWith('websocket')) recv.connection?.destroy?.();
-      this.conn.close();
-    } catch (error) {
-      this.log.debug('SockJS close failed', { error: (error as Error).message });
-    }
+    // Not now: sockjs may be inside its loop over one frame's messages, and
+    // closing the session under it nulls what the loop reads next (a crash
+    // found by the fuzz suite: `["{\"msg\":\"connect\"}","{}"]`).
+    setImmediate(closeSockJsSession, this.conn, this.session.recv, this.sentAny, this.log);
     // An xhr session without a receiver reports its close only after the
     // disconnect delay; the DDP session ends now.
     this.closed();
@@ -143,6 +157,17 @@ class SockJsTransportSocket implements TransportSocket {
 
   private get session(): SockJsSessionInternals {
     return (this.conn as unknown as { _session: SockJsSessionInternals })._session;
+  }
+}
+
+function closeSockJsSession(conn: sockjs.Connection, recv: SockJsSessionInternals['recv'], sentAny: boolean, log: Logger): void {
+  try {
+    // A WebSocket that never got a DDP frame has no session to say goodbye
+    // to: drop its TCP socket now rather than wait ~30 s for a close frame.
+    if (!sentAny && recv?.protocol?.startsWith('websocket')) recv.connection?.destroy?.();
+    conn.close();
+  } catch (error) {
+    log.debug('SockJS close failed', { error: (error as Error).message });
   }
 }
 

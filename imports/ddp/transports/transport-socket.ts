@@ -9,6 +9,8 @@ export interface TransportSocket {
   readonly headers: Record<string, string>;
   send(frame: string): void;
   close(): void;
+  /** Stop reading from the client for this long (TCP backpressure); a no-op where the transport cannot (SockJS xhr). */
+  pauseReading(ms: number): void;
 }
 
 export interface TransportSocketEvents {

@@ -44,6 +44,13 @@ class WebSocketTransportSocket implements TransportSocket {
     ws.send(frame);
   }
 
+  pauseReading(ms: number): void {
+    const ws = this.ws;
+    if (ws.isPaused || ws.readyState !== ws.OPEN) return;
+    ws.pause();
+    setTimeout(resumeReading, ms, ws).unref();
+  }
+
   close(): void {
     const ws = this.ws;
     // Never sent a frame, so never had a session (a silent socket at the
@@ -58,6 +65,10 @@ class WebSocketTransportSocket implements TransportSocket {
 function onMessage(this: WebSocket, data: RawData): void {
   const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
   (this as TaggedWebSocket)[kSocket].events?.onFrame(bytes.toString('utf8'));
+}
+
+function resumeReading(ws: WebSocket): void {
+  if (ws.readyState === ws.OPEN) ws.resume();
 }
 
 function onClose(this: WebSocket): void {
