@@ -8,7 +8,7 @@
  * Why XOR: two views of the same set agree whatever order their messages
  * arrived in. A collision needs two different sets with the same count and
  * the same 64-bit XOR: not something a dropped message produces.
- * Example: `d.toggle('abc'); d.value() // {count: 1, hash: '…'}`.
+ * Example: `d.add('abc'); d.value() // {count: 1, hash: '…'}`.
  */
 export interface DigestValue {
   count: number;
