@@ -360,6 +360,7 @@ export class MqttBridge {
     client.subscribe(this.topics.connectionsOf(instanceId), { qos: 0 }, (error) => {
       if (error) {
         this.resyncing.delete(instanceId);
+        this.state.cancelResync(instanceId);
         return this.log.warn('MQTT resync subscribe failed', { instanceId, error: error.message });
       }
       this.startRound({ kind: 'instance', instanceId });

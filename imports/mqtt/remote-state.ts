@@ -1,3 +1,4 @@
+import EJSON from 'ejson';
 import { SessionDigest, type DigestValue } from './session-digest';
 
 /**
@@ -156,6 +157,8 @@ export class RemoteState {
     const existing = instance.records.get(sessionId);
     const ops: RemoteOperation[] = [];
     if (existing) {
+      // A resync re-announces every record: the same copy changes nothing (no churn for observers).
+      if (existing.epoch === envelope.epoch && EJSON.equals(existing.record as never, envelope.record as never)) return ops;
       if (existing.epoch === instance.currentEpoch) this.hideOne(instance, instanceId, sessionId, ops);
     } else if (instance.records.size >= this.limits.maxRecordsPerInstance || this.total >= this.limits.maxRecordsTotal) {
       instance.partial = true;
@@ -212,6 +215,12 @@ export class RemoteState {
       instance.unconfirmed = new Set(instance.records.keys());
       if (instanceId === null) instance.statusConfirmed = false;
     }
+  }
+
+  /** The resync could not start (the subscribe failed): keep everything as it was. */
+  cancelResync(instanceId: string): void {
+    const instance = this.instances.get(instanceId);
+    if (instance) instance.unconfirmed = null;
   }
 
   /** The resync is over: drop what was not re-announced (and, after a full one, instances with no status). */
@@ -288,7 +297,14 @@ export class RemoteState {
   }
 
   private drop(instance: InstanceState, sessionId: string): void {
-    if (instance.records.delete(sessionId)) this.total--;
+    if (!instance.records.delete(sessionId)) return;
+    this.total--;
+    // Room was made: instances that were refused records are no longer at a cap; their next digest mismatch resyncs them.
+    if (this.total < this.limits.maxRecordsTotal) {
+      for (const other of this.instances.values()) {
+        if (other.partial && other.records.size < this.limits.maxRecordsPerInstance) other.partial = false;
+      }
+    }
   }
 
   private showCurrent(instance: InstanceState, instanceId: string, ops: RemoteOperation[]): void {
