@@ -12,7 +12,6 @@ import { answerMeasurements } from './ipc';
 const config = loadConfig();
 const presence = process.env.BENCH_PRESENCE !== 'off';
 const app = await startStandaloneApp(config, { presence, log: createLogger(config.logLevel) });
-// The in-memory store knows its size synchronously: local plus merged remote records.
-const store = app.collection as unknown as { size?: number };
-answerMeasurements(app.port, () => ({ records: presence ? (store.size ?? -1) : 0, sockets: app.ddp.sessionCount }));
+// The merged presence view: this instance's records plus every other instance's the bridge shows.
+answerMeasurements(app.port, () => ({ records: app.presence?.view.count ?? 0, sockets: app.ddp.sessionCount }));
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -11,7 +11,7 @@ export interface SessionOpener {
   /** The socket closed; admission control stops counting it as pending `connect`. */
   socketClosed(socket: TransportSocket): void;
   readonly mistakes: ClientMistakeLog;
-  readonly options: { readonly maxOffendingMessageBytes: number; readonly maxParams: number };
+  readonly options: { readonly maxOffendingMessageBytes: number; readonly maxParams: number; readonly maxFrameBytes: number };
   /** The client address the per-address bounds count by. */
   clientAddressOf(socket: TransportSocket): string;
   /** Charge `bytes` to that address's inbound budget; ms its sockets must stop reading (0: none). */
@@ -70,6 +70,12 @@ export class SocketGate implements TransportSocketEvents {
     } catch (error) {
       this.log.error('Internal exception while processing message', { session: this.session?.id, error });
     }
+  }
+
+  /** Refused bytes were still received: they count against the address's budget, so a stream of oversize frames is slowed like any other. */
+  onFrameTooLarge(): void {
+    this.opener.mistakes.report('frame too large', { session: this.session?.id });
+    this.opener.chargeInbound(this.address, this.opener.options.maxFrameBytes);
   }
 
   /** Meteor parses whatever sockjs hands it as JSON text; a non-string never yields an object, so: Bad request. */

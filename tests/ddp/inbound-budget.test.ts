@@ -79,4 +79,20 @@ describe('inbound budget on the wire', () => {
     heavy.close();
     bystander.close();
   });
+
+  test('frames refused as too large still count: after a few, new WebSockets from that address wait', async () => {
+    const upgradeStatus = () =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(server.wsUrl, { localAddress: '127.0.0.43' });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.send('x'.repeat(17_000)); // over maxFrameBytes: closed with 1009
+          ws.on('close', () => resolve(101));
+        });
+        ws.on('error', () => {});
+      });
+    assert.equal(await upgradeStatus(), 101);
+    assert.equal(await upgradeStatus(), 101);
+    assert.equal(await upgradeStatus(), 503, 'two refused 16 KB frames overdrew the 20 KB burst');
+  });
 });

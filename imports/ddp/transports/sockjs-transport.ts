@@ -42,6 +42,10 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
     open.add(socket);
     socket.events = accept(socket);
     conn.on('data', (frame: unknown) => socket.received(frame));
+    // faye-websocket refuses a frame over maxLength with close code 1009; the DDP layer counts those bytes too.
+    socket.fayeSocket()?.on('close', (event: { code?: number }) => {
+      if (event.code === 1009) socket.events?.onFrameTooLarge();
+    });
     conn.on('close', () => {
       open.delete(socket);
       socket.closed();
@@ -82,10 +86,16 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
   };
 }
 
+interface FayeSocket {
+  on(event: 'close', listener: (event: { code?: number }) => void): void;
+}
+
 /** The private parts of sockjs@0.3.24's session this transport reads to bound its buffer (the version is pinned). */
 interface SockJsSessionInternals {
   send_buffer?: string[];
-  recv?: { protocol?: string; connection?: { writableLength?: number; destroy?(): void; pause?(): void; resume?(): void } } | null;
+  /** The faye-websocket of a raw /sockjs/websocket session. */
+  ws?: FayeSocket;
+  recv?: { protocol?: string; ws?: FayeSocket; connection?: { writableLength?: number; destroy?(): void; pause?(): void; resume?(): void } } | null;
 }
 
 class SockJsTransportSocket implements TransportSocket {
@@ -153,6 +163,11 @@ class SockJsTransportSocket implements TransportSocket {
     if (this.isClosed) return;
     this.isClosed = true;
     this.events?.onClose();
+  }
+
+  /** The faye-websocket under this session, when it is a WebSocket one. */
+  fayeSocket(): FayeSocket | undefined {
+    return this.session.ws ?? this.session.recv?.ws;
   }
 
   private get session(): SockJsSessionInternals {

@@ -83,7 +83,11 @@ export function createWebSocketTransport(accept: AcceptSocket, options: DdpServe
     closeTimeout: options.closeHandshakeTimeoutMs,
   } as ConstructorParameters<typeof WebSocketServer>[0]);
   const paths = new Set([`${options.pathPrefix}/websocket`, `${options.pathPrefix}/websocket/`]);
-  const onError = (error: Error) => log.debug('WebSocket error', { error: error.message });
+  // Shared by every socket (`this` is the socket): no closure per connection.
+  function onError(this: WebSocket, error: Error & { code?: string }): void {
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') (this as TaggedWebSocket)[kSocket].events?.onFrameTooLarge();
+    log.debug('WebSocket error', { error: error.message });
+  }
 
   const bind = (ws: WebSocket, req: IncomingMessage) => {
     const socket = new WebSocketTransportSocket(
