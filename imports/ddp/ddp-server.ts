@@ -67,7 +67,10 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     const accept = (socket: TransportSocket) => this.acceptSocket(socket);
     this.transports = [
       createWebSocketTransport(accept, this.options, this.log),
-      createSockJsTransport(accept, this.options, this.log, (req) => this.inbound.waitFor(this.requestAddress(req))),
+      createSockJsTransport(accept, this.options, this.log, {
+        waitFor: (req) => this.inbound.waitFor(this.requestAddress(req)),
+        charge: (req, bytes) => void this.inbound.charge(this.requestAddress(req), bytes),
+      }),
     ];
     httpServer.on('request', (req, res) => {
       if (isDdpPath(req, this.options.pathPrefix) && !isOriginAllowed(req, this.options.allowedOrigins)) {

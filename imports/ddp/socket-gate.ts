@@ -42,8 +42,10 @@ export class SocketGate implements TransportSocketEvents {
   }
 
   onFrame(frame: string): void {
-    const waitMs = this.opener.chargeInbound(this.address, frame.length);
-    if (waitMs > 0) this.socket.pauseReading(waitMs);
+    if (!this.socket.inboundMeteredByTransport) {
+      const waitMs = this.opener.chargeInbound(this.address, frame.length);
+      if (waitMs > 0) this.socket.pauseReading(waitMs);
+    }
     try {
       let msg: DdpMessage | null;
       try {

@@ -22,10 +22,16 @@ import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvent
  * Only RFC 6455 WebSockets are accepted (not the draft-75/76 handshakes
  * faye-websocket would also speak).
  */
-/** How many ms the sender of this request must wait before it may send more (inbound-budget.ts); 0: go ahead. */
-export type InboundWait = (req: IncomingMessage) => number;
+/** The sender's inbound budget (inbound-budget.ts), by request. */
+export interface InboundMeter {
+  /** How many ms the sender must wait before it may send more; 0: go ahead. */
+  waitFor(req: IncomingMessage): number;
+  charge(req: IncomingMessage, bytes: number): void;
+}
 
-export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOptions, log: Logger, inboundWait: InboundWait = () => 0): HttpTransport {
+const UNMETERED: InboundMeter = { waitFor: () => 0, charge: () => {} };
+
+export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOptions, log: Logger, meter: InboundMeter = UNMETERED): HttpTransport {
   const prefix = `${options.pathPrefix}/sockjs`;
   const server = sockjs.createServer({
     prefix,
@@ -61,14 +67,15 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
     handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
       if (!underPrefix(req)) return false;
       if (req.method === 'POST') {
-        const waitMs = inboundWait(req);
+        const waitMs = meter.waitFor(req);
         if (waitMs > 0) {
           res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': String(Math.ceil(waitMs / 1000)), connection: 'close' });
           res.end('Too many bytes from this address; slow down');
           req.socket.destroy();
           return true;
         }
-        if (!withinBodyLimit(req, res, options.maxFrameBytes)) return true;
+        // Every body byte counts, here: sockjs also parses posts to a session that is already closing, which never reach the DDP layer.
+        if (!withinBodyLimit(req, res, options.maxFrameBytes, (bytes) => meter.charge(req, bytes))) return true;
       }
       return sockjsHandler(req, res) === true;
     },
@@ -101,6 +108,8 @@ interface SockJsSessionInternals {
 class SockJsTransportSocket implements TransportSocket {
   readonly transport = 'sockjs' as const;
   readonly remoteAddress: string | null;
+  /** HTTP transports' bodies are metered as they arrive (see handleRequest); WebSocket frames by the DDP layer. */
+  readonly inboundMeteredByTransport: boolean;
   readonly headers: Record<string, string>;
   events: TransportSocketEvents | null = null;
   /** Bytes written since sockjs's send buffer was last seen empty: what an xhr client has not fetched yet. */
@@ -114,6 +123,7 @@ class SockJsTransportSocket implements TransportSocket {
     private readonly log: Logger,
   ) {
     this.remoteAddress = conn.remoteAddress ?? null;
+    this.inboundMeteredByTransport = !(conn.protocol ?? '').startsWith('websocket');
     this.headers = pickExposedHeaders(conn.headers ?? {});
   }
 
@@ -195,7 +205,7 @@ function isRfc6455(req: IncomingMessage): boolean {
  * Refuse (413) a declared Content-Length over the limit at once, and cut off
  * a body that streams past it; sockjs itself would buffer any size.
  */
-function withinBodyLimit(req: IncomingMessage, res: ServerResponse, limit: number): boolean {
+function withinBodyLimit(req: IncomingMessage, res: ServerResponse, limit: number, received: (bytes: number) => void): boolean {
   const refuse = () => {
     if (!res.headersSent) res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' });
     res.end('Payload too large');
@@ -205,10 +215,11 @@ function withinBodyLimit(req: IncomingMessage, res: ServerResponse, limit: numbe
     refuse();
     return false;
   }
-  let received = 0;
+  let receivedBytes = 0;
   req.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (received > limit) refuse();
+    receivedBytes += chunk.length;
+    received(chunk.length);
+    if (receivedBytes > limit) refuse();
   });
   return true;
 }

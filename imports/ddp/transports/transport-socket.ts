@@ -5,6 +5,8 @@
 export interface TransportSocket {
   readonly transport: 'websocket' | 'sockjs';
   readonly remoteAddress: string | null;
+  /** True when the transport charges inbound bytes to the sender's budget itself (SockJS over HTTP). */
+  readonly inboundMeteredByTransport?: boolean;
   /** Already reduced to the exposed whitelist. */
   readonly headers: Record<string, string>;
   send(frame: string): void;
