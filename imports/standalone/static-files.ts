@@ -1,5 +1,5 @@
 import { type Stats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -79,6 +79,7 @@ type Target =
 export function staticFiles(root: string, pathPrefix = '', options: StaticFilesOptions = {}) {
   const rootDir = resolve(root);
   const { log } = options;
+  const cache = new SmallFileCache();
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = locate(req.url ?? '/', rootDir, pathPrefix);
@@ -93,6 +94,13 @@ export function staticFiles(root: string, pathPrefix = '', options: StaticFilesO
     // HEAD answers from the stat alone: the file is never opened.
     if (req.method === 'HEAD') return void res.writeHead(200, headers).end();
 
+    if (info!.size <= CACHED_FILE_MAX_BYTES) {
+      // The page's few small files are kept in memory (refreshed when their
+      // mtime or size changes): a request, aborted or not, then costs no
+      // descriptor and no 64 KiB stream buffer (an aborted-GET flood grew RSS by 120 MB).
+      const body = await cache.read(target.path, info!);
+      return void res.writeHead(200, { ...headers, 'content-length': body.length }).end(body);
+    }
     const file = await open(target.path).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return null; // removed since the stat
       throw error;
@@ -115,6 +123,22 @@ export function staticFiles(root: string, pathPrefix = '', options: StaticFilesO
       else reply(res, 500);
     });
   };
+}
+
+/** Files up to this size are served from memory (the dashboard's are a few KB to ~100 KB). */
+const CACHED_FILE_MAX_BYTES = 512 * 1024;
+
+class SmallFileCache {
+  private readonly files = new Map<string, { mtimeMs: number; size: number; body: Buffer }>();
+
+  async read(path: string, info: Stats): Promise<Buffer> {
+    const cached = this.files.get(path);
+    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.body;
+    const body = await readFile(path);
+    // Only what the stat promised is cached; a file rewritten meanwhile is read again next time.
+    if (body.length === info.size) this.files.set(path, { mtimeMs: info.mtimeMs, size: info.size, body });
+    return body;
+  }
 }
 
 /** Maps a request URL to what to answer; pure, so every odd path is decided here before any I/O. */
