@@ -34,6 +34,12 @@ export interface DdpServerOptions {
   pre1IdleTimeoutMs: number;
   /** Messages a session may have waiting behind a running method or sub; beyond that the session is closed. */
   maxQueuedMessagesPerSession: number;
+  /**
+   * Queued messages at which the session's socket stops being read (TCP
+   * backpressure) until the queue is down to half; the hard caps below still
+   * close a client whose single TCP read holds more.
+   */
+  queueHighWaterMessages: number;
   /** Messages one session's queue runs in a row before it yields to the event loop, so one burst cannot starve other sessions. */
   messagesPerTurn: number;
   /** Inbound frame bytes a session may have waiting in its queue; beyond that the session is closed. */
@@ -127,6 +133,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   connectDeadlineMs: 10_000,
   pre1IdleTimeoutMs: 60_000,
   maxQueuedMessagesPerSession: 10_000,
+  queueHighWaterMessages: 1_000,
   messagesPerTurn: 32,
   maxQueuedBytesPerSession: 8 * 1024 * 1024,
   maxPendingMethodsPerSession: 1_000,

@@ -15,6 +15,8 @@ export interface QueueRunner<T> {
   /** Run one item; return a promise to hold the queue until it settles. */
   runTask(item: T, unblock: () => void): unknown;
   onTaskError(error: unknown, item: T): void;
+  /** The queue just shrank to `lowWater` items (see the constructor). */
+  onLowWater?(): void;
 }
 
 export class SessionQueue<T> {
@@ -32,6 +34,7 @@ export class SessionQueue<T> {
     private readonly maxLength: number,
     private readonly maxBytes = Infinity,
     private readonly perTurn = Infinity,
+    private readonly lowWater = -1,
   ) {}
 
   get length(): number {
@@ -79,6 +82,7 @@ export class SessionQueue<T> {
     }
     this.queuedBytes -= this.sizes[this.head]!;
     const item = this.items[this.head++] as T;
+    if (this.length === this.lowWater) this.runner.onLowWater?.();
     // A client that never lets the queue drain must not grow the arrays with
     // items already run: drop the consumed prefix once it is half of them.
     if (this.head >= 1024 && this.head * 2 >= this.items.length) {

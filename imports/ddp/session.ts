@@ -87,6 +87,7 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
       options.maxQueuedMessagesPerSession,
       options.maxQueuedBytesPerSession,
       options.messagesPerTurn,
+      Math.floor(options.queueHighWaterMessages / 2),
     );
     this.send({ msg: 'connected', session: id });
     // DDP.md: heartbeats exist from version "1" and "pre2"; "pre1" has no ping.
@@ -118,7 +119,15 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
       return;
     }
     if (this.version !== 'pre1' && msg.msg === 'pong') return;
-    if (!this.queue.push({ msg, frameLength }, frameLength)) this.closeForMistake('inbound queue overflow', 'inbound queue overflow');
+    if (!this.queue.push({ msg, frameLength }, frameLength)) return this.closeForMistake('inbound queue overflow', 'inbound queue overflow');
+    // Backpressure: a client far ahead of us is not read until we catch up
+    // (frames already in the same TCP read still arrive: the hard caps stay).
+    if (this.queue.length === this.options.queueHighWaterMessages) this.socket.pauseReading(this.options.heartbeatTimeoutMs || 15_000);
+  }
+
+  /** The queue is half way down from its high-water mark: read the client again. */
+  onLowWater(): void {
+    if (!this.closed) this.socket.resumeReading();
   }
 
   /** A bound exceeded: this client only is closed, with one (rate-limited) log line. */

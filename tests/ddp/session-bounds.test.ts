@@ -190,4 +190,20 @@ describe('per-client bounds', () => {
     await defaults.close();
   });
 
+
+  test('a client far ahead of a slow session is not read until the queue drains (backpressure), instead of being cut off', async () => {
+    const slow = await startTestServer(
+      (meteor) => meteor.methods({ slow: (x: unknown) => new Promise((r) => setTimeout(() => r(x), 1)) }),
+      { queueHighWaterMessages: 10, maxQueuedMessagesPerSession: 300 },
+    );
+    const { client } = await RawDdpClient.connect(slow.wsUrl);
+    // 1,000 frames of ~560 B in one burst: without backpressure the queue would pass 300 and the session close;
+    // with it, no more than one TCP read (~64 KiB, ~117 frames) lands beyond the high-water mark.
+    for (let i = 0; i < 1000; i++) client.send({ msg: 'method', id: `s${i}`, method: 'slow', params: ['x'.repeat(500)] });
+    await client.until((f) => f.msg === 'result' && f.id === 's999', 20_000);
+    assert.equal(client.frames.filter((f) => f.msg === 'result').length, 1000);
+    assert.equal(client.ws.readyState, client.ws.OPEN);
+    client.close();
+    await slow.close();
+  });
 });

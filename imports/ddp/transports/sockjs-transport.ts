@@ -157,6 +157,11 @@ class SockJsTransportSocket implements TransportSocket {
     setTimeout(() => tcp.resume!(), ms).unref();
   }
 
+  resumeReading(): void {
+    const tcp = this.session.recv?.protocol?.startsWith('websocket') ? this.session.recv.connection : undefined;
+    tcp?.resume?.();
+  }
+
   close(): void {
     if (this.isClosed) return;
     // Not now: sockjs may be inside its loop over one frame's messages, and

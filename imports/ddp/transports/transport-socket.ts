@@ -13,6 +13,8 @@ export interface TransportSocket {
   close(): void;
   /** Stop reading from the client for this long (TCP backpressure); a no-op where the transport cannot (SockJS xhr). */
   pauseReading(ms: number): void;
+  /** Read again now (before a pause's time is up). */
+  resumeReading(): void;
 }
 
 export interface TransportSocketEvents {

@@ -51,6 +51,10 @@ class WebSocketTransportSocket implements TransportSocket {
     setTimeout(resumeReading, ms, ws).unref();
   }
 
+  resumeReading(): void {
+    resumeReading(this.ws);
+  }
+
   close(): void {
     const ws = this.ws;
     // Never sent a frame, so never had a session (a silent socket at the
