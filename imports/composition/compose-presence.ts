@@ -4,9 +4,9 @@ import { tokenPolicy, type PresencePolicy } from '../app/permission-policy';
 import { registerPresence, type PresenceApp } from '../app/presence';
 import { registerPresenceRateLimits, type PresenceRateLimits, type RateLimitRegistry } from '../app/rate-limits';
 import type { RemoteRecords } from '../app/remote-records';
-import type { Config } from '../config/config';
+import type { Config, MqttConfig } from '../config/config';
 import type { Logger } from '../log/logger';
-import { defaultMqttBridgeLimits, MqttBridge } from '../mqtt/mqtt-bridge';
+import { defaultMqttBridgeLimits, MqttBridge, type MqttBridgeOptions } from '../mqtt/mqtt-bridge';
 import type { Document, StoreCollection } from '../store/collection';
 import { publishBridgeStatus } from './bridge-status-publication';
 
@@ -58,7 +58,7 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
 
   const bridge = config.mqtt
     ? new MqttBridge(
-        { ...defaultMqttBridgeLimits, ...config.mqtt, instanceId },
+        bridgeOptions(config.mqtt, instanceId),
         // The bridge reads this instance's own records from the collection; both
         // a store collection and a Mongo.Collection have what it calls.
         collection as unknown as StoreCollection<Document>,
@@ -86,6 +86,23 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
     policy,
     async stop() {
       await bridge?.stop();
+    },
+  };
+}
+
+/** The bridge's options: its default limits, overridden by the caps the configuration names. */
+function bridgeOptions(mqtt: MqttConfig, instanceId: string): MqttBridgeOptions {
+  const { maxPacketBytes, maxRemoteRecordsPerInstance, maxRemoteRecords, ...connection } = mqtt;
+  const defaults = defaultMqttBridgeLimits;
+  return {
+    ...defaults,
+    ...connection,
+    instanceId,
+    maxPacketBytes: maxPacketBytes ?? defaults.maxPacketBytes,
+    remote: {
+      ...defaults.remote,
+      maxRecordsPerInstance: maxRemoteRecordsPerInstance ?? defaults.remote.maxRecordsPerInstance,
+      maxRecordsTotal: maxRemoteRecords ?? defaults.remote.maxRecordsTotal,
     },
   };
 }

@@ -19,6 +19,12 @@ export interface MqttConfig {
   password?: string;
   topicPrefix: string;
   keepaliveSeconds: number;
+  /** MQTT_MAX_PACKET_BYTES: larger incoming packets are skipped before they are buffered (bridge default 64 KiB). */
+  maxPacketBytes?: number;
+  /** MQTT_MAX_REMOTE_RECORDS_PER_INSTANCE: records held for one other instance (bridge default 50,000). */
+  maxRemoteRecordsPerInstance?: number;
+  /** MQTT_MAX_REMOTE_RECORDS: records held for all other instances together (bridge default 500,000). */
+  maxRemoteRecords?: number;
 }
 
 export interface Config {
@@ -94,13 +100,21 @@ function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | u
   if (!url) return undefined;
   const keepalive = settings.keepaliveSeconds;
   if (keepalive !== undefined && !Number.isInteger(keepalive)) throw new Error(`settings.presence.mqtt.keepaliveSeconds must be an integer, got ${JSON.stringify(keepalive)}`);
-  return {
+  const config: MqttConfig = {
     url,
     username: text('MQTT_USERNAME', 'username'),
     password: text('MQTT_PASSWORD', 'password'),
     topicPrefix: text('MQTT_TOPIC_PREFIX', 'topicPrefix') || 'presence',
     keepaliveSeconds: integer(env, 'MQTT_KEEPALIVE', (keepalive as number | undefined) ?? 30),
   };
+  // Caps are set only when given: absent, the bridge's own defaults apply.
+  const caps = {
+    maxPacketBytes: positiveInteger(env, 'MQTT_MAX_PACKET_BYTES'),
+    maxRemoteRecordsPerInstance: positiveInteger(env, 'MQTT_MAX_REMOTE_RECORDS_PER_INSTANCE'),
+    maxRemoteRecords: positiveInteger(env, 'MQTT_MAX_REMOTE_RECORDS'),
+  };
+  for (const [key, value] of Object.entries(caps)) if (value !== undefined) config[key as keyof typeof caps] = value;
+  return config;
 }
 
 /** `parent[key]` when it is a plain object, else {} (settings are user-written JSON). */
@@ -165,6 +179,12 @@ function optionalInteger(env: Env, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got '${raw}'`);
+  return value;
+}
+
+function positiveInteger(env: Env, name: string): number | undefined {
+  const value = optionalInteger(env, name);
+  if (value !== undefined && value < 1) throw new Error(`${name} must be a positive integer, got '${env[name]}'`);
   return value;
 }
 

@@ -164,6 +164,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   }
 
   private acceptSocket(socket: TransportSocket): TransportSocketEvents {
+    this.inbound.charge(this.clientAddressOf(socket), this.options.socketCostBytes);
     if (!this.admission.admitTransportSocket(socket)) {
       socket.close();
       return REFUSED_SOCKET_EVENTS;

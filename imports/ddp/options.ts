@@ -100,6 +100,13 @@ export interface DdpServerOptions {
   /** What an address may send at once before `maxInboundBytesPerSecondPerAddress` applies; at least `maxFrameBytes`. */
   inboundBurstBytesPerAddress: number;
   /**
+   * Each new DDP socket counts as this many bytes against its address's
+   * inbound budget: a handshake costs the server about what a few KB of
+   * frames do, so an address opening sockets in a loop is slowed like one
+   * sending bytes. 0: sockets are free.
+   */
+  socketCostBytes: number;
+  /**
    * A TCP connection that has not sent complete HTTP request headers this
    * long after accept gets 408 and is closed (Node's default is 60 s, checked
    * only every 30 s). Also Node's `headersTimeout` for later requests on a
@@ -148,6 +155,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   maxSessionsPerAddress: 0,
   maxInboundBytesPerSecondPerAddress: 1024 * 1024,
   inboundBurstBytesPerAddress: 8 * 1024 * 1024,
+  socketCostBytes: 4 * 1024,
   httpHeadersTimeoutMs: 10_000,
   allowedOrigins: [],
   httpForwardedCount: 0,

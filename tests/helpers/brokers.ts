@@ -11,6 +11,10 @@ export interface TestBroker {
   stop(): Promise<void>;
   /** Stop and start again on the same port (retained messages are lost: no persistence). */
   restart(downMs?: number): Promise<void>;
+  /** The broker stops answering, its sockets left open (mosquitto: SIGSTOP; aedes: its clients stop being read). */
+  freeze(): Promise<void>;
+  /** Undo `freeze` (mosquitto: SIGCONT). */
+  thaw(): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -66,6 +70,12 @@ export async function startMosquitto(): Promise<TestBroker> {
       await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
+    async freeze() {
+      (child as ChildProcess | null)?.kill('SIGSTOP');
+    },
+    async thaw() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
+    },
   };
 }
 
@@ -96,6 +106,13 @@ export async function startAedes(): Promise<TestBroker & { broker: Aedes }> {
       return broker;
     },
     stop: shut,
+    async freeze() {
+      // aedes reads each client's socket only while that client is not paused (lib/client.js, nextBatch).
+      for (const client of aedesClients(broker)) client.pause();
+    },
+    async thaw() {
+      for (const client of aedesClients(broker)) client.resume();
+    },
     async restart(downMs = 300) {
       await shut();
       await new Promise((r) => setTimeout(r, downMs));
@@ -104,4 +121,9 @@ export async function startAedes(): Promise<TestBroker & { broker: Aedes }> {
     },
   };
   return handle;
+}
+
+/** aedes's connected clients (public at runtime, absent from its typings). */
+function aedesClients(broker: Aedes): Array<{ pause(): void; resume(): void }> {
+  return Object.values((broker as unknown as { clients: Record<string, { pause(): void; resume(): void }> }).clients);
 }

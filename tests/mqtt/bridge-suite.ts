@@ -10,6 +10,13 @@ const KEEPALIVE_S = 2;
 /** MQTT 3.1.1 §3.1.2.10: the broker gives up after 1.5 × keep-alive; plus 2 s of slack. */
 const WILL_DEADLINE_MS = 1.5 * KEEPALIVE_S * 1000 + 2000;
 
+/** What the presence view of an in-process app holds now (what its list and count read). */
+function viewRecords(app: AppTestServer): Array<Record<string, unknown> & { _id: string }> {
+  const records: Array<Record<string, unknown> & { _id: string }> = [];
+  app.presence!.view.observe({ added: (id, fields) => records.push({ _id: id, ...fields }), removed: () => {} }).stop();
+  return records;
+}
+
 function liveRecords(client: RawDdpClient): Map<string, Record<string, unknown>> {
   const records = new Map<string, Record<string, unknown>>();
   for (const f of client.frames) {
@@ -116,7 +123,10 @@ export function bridgeSuite(startBroker: () => Promise<TestBroker>, brokerKeepal
     const elapsed = Date.now() - killedAt;
     assert.ok(elapsed <= WILL_DEADLINE_MS, `gone after ${elapsed} ms`);
     t.diagnostic(`kill -9 → records gone at the monitor after ${elapsed} ms`);
-    assert.equal((await one.collection.find({ instanceId: 'inst-2' }).countAsync()), 0);
+    // The presence view itself (what list and count read), not only what this monitor was sent.
+    assert.deepEqual(viewRecords(one).filter((r) => r.instanceId === 'inst-2'), []);
+    // Peers' records never reach instance 1's store (issue 10: the bridge has no write access to it).
+    assert.equal(await one.collection.find({ instanceId: { $ne: 'inst-1' } }).countAsync(), 0);
   });
 
   test('restart of an instance with the same id: no duplicates and no ghosts', async () => {
@@ -152,13 +162,17 @@ export function bridgeSuite(startBroker: () => Promise<TestBroker>, brokerKeepal
   });
 
   async function intruderScenario(intruder: mqtt.MqttClient): Promise<void> {
+    const epoch = Date.now();
+    // The wire format: EJSON {"e": <run epoch>, "r": <record>} (mqtt-bridge.ts).
     const record = (id: string, instanceId: string) =>
-      JSON.stringify({ _id: id, userId: id, connectedAt: { $date: Date.now() }, instanceId });
-    await intruder.publishAsync('presence/instances/evil/status', JSON.stringify({ state: 'online', epoch: Date.now() }), { retain: true, qos: 1 });
+      JSON.stringify({ e: epoch, r: { _id: id, userId: id, connectedAt: { $date: Date.now() }, instanceId } });
+    await intruder.publishAsync('presence/instances/evil/status', JSON.stringify({ state: 'online', epoch }), { retain: true, qos: 1 });
     const bad: Array<[string, string | Buffer]> = [
       ['presence/instances/evil/connections/a1', '{not json'],
-      ['presence/instances/evil/connections/a2', JSON.stringify({ _id: 'a2', hello: 'world' })],
+      ['presence/instances/evil/connections/a2', JSON.stringify({ e: epoch, r: { _id: 'a2', hello: 'world' } })],
       ['presence/instances/evil/connections/a3', JSON.stringify([1, 2, 3])],
+      ['presence/instances/evil/connections/a8', JSON.stringify({ _id: 'a8', userId: 'a8', connectedAt: { $date: epoch }, instanceId: 'evil' })],
+      ['presence/instances/evil/connections/a9', JSON.stringify({ e: 'soon', r: JSON.parse(record('a9', 'evil')).r })],
       ['presence/instances/evil/connections/a4', Buffer.alloc(64 * 1024, 'x')],
       ['presence/instances/evil/connections/a5', record('other-id', 'evil')],
       ['presence/instances/evil/connections/a6', record('a6', 'inst-2')],
@@ -172,17 +186,22 @@ export function bridgeSuite(startBroker: () => Promise<TestBroker>, brokerKeepal
     // A valid record under a live instance's own topic does show: the broker is the trust boundary.
     await intruder.publishAsync('presence/instances/evil/connections/good1', record('good1', 'evil'), { qos: 1 });
     await waitFor(() => liveRecords(monitor).has('good1'), 3000, 'the valid record');
-    await one.bridge!.flushed();
-    for (const id of ['a1', 'a2', 'a3', 'a4', 'a5', 'other-id', 'a6', 'forged1', 'a7']) {
-      assert.ok(!liveRecords(monitor).has(id), `${id} must not be in the view`);
+    // good1 came last on the same topic tree: everything before it has been handled (the view updates synchronously).
+    const inView = new Set(viewRecords(one).map((r) => r._id));
+    assert.ok(inView.has('good1'));
+    for (const id of ['a1', 'a2', 'a3', 'a4', 'a5', 'other-id', 'a6', 'forged1', 'a7', 'a8', 'a9']) {
+      assert.ok(!liveRecords(monitor).has(id), `${id} must not be sent to the monitor`);
+      assert.ok(!inView.has(id), `${id} must not be in the view`);
       assert.equal(await one.collection.findOneAsync({ _id: id }), undefined);
     }
+    assert.equal(await one.collection.findOneAsync({ _id: 'good1' }), undefined, 'remote records are never written to the store');
     const warnings = one.logLines.filter((l) => l.includes('Ignoring MQTT message'));
     const kinds = new Set(warnings.map((l) => l.match(/message: ([A-Za-z ]+) \(/)?.[1]));
     assert.equal(warnings.length, kinds.size, 'one warning per kind, not per message');
     for (const kind of ['malformed JSON', 'invalid record', 'oversized', 'foreign ids', 'invalid status']) assert.ok(kinds.has(kind), kind);
     const rejected = one.bridge!.status().rejected;
     assert.ok((rejected['malformed JSON'] ?? 0) >= 3, 'counted per message');
+    assert.ok((rejected['invalid record'] ?? 0) >= 3 * 4, 'a2, a3, a8 (the old, unwrapped payload) and a9 (no numeric epoch), each round');
     // The forged record under inst-1's own topic was cleared from the broker.
     await waitFor(async () => {
       const probe = await mqtt.connectAsync(broker.url, { clientId: 'probe' + Date.now() });
