@@ -59,6 +59,8 @@ export interface MqttBridgeOptions {
   resyncGraceMs: number;
   /** Our digest is published at most this often, when our records changed (250 ms). */
   digestIntervalMs: number;
+  /** ...and again this often even when nothing changed (5 s): a receiver that lost it still converges. */
+  digestRepeatMs: number;
   /** Rounds of clearing our own leftovers at connect, at most (20). */
   maxCleanupRounds: number;
   /** How long a clean stop may spend telling the broker (2 s); then the connection is dropped. */
@@ -74,6 +76,7 @@ export const defaultMqttBridgeLimits = {
   maxReconnectMs: 30_000,
   resyncGraceMs: 2_000,
   digestIntervalMs: 250,
+  digestRepeatMs: 5_000,
   maxCleanupRounds: 20,
   stopTimeoutMs: 2_000,
   remote: defaultRemoteStateLimits,
@@ -87,6 +90,7 @@ export type RejectReason =
   | 'invalid digest'
   | 'invalid record'
   | 'foreign ids'
+  | 'forged own topic'
   | RemoteRejection;
 
 export interface BridgeStatus {
@@ -113,6 +117,11 @@ export class MqttBridge {
   private readonly digest = new SessionDigest();
   private seq = 0;
   private digestTimer: NodeJS.Timeout | null = null;
+  private digestRepeat: NodeJS.Timeout | null = null;
+  private statusEmitTimer: NodeJS.Timeout | null = null;
+  /** Clears of our own leftovers not yet acknowledged by the broker (a cleanup round waits for them). */
+  private pendingClears: Array<Promise<unknown>> = [];
+  private readonly statusChecks = new Map<string, NodeJS.Timeout>();
   private localObserver: ObserveHandle | null = null;
   private readonly epoch = Date.now();
   private readonly rejected: Partial<Record<RejectReason, number>> = {};
@@ -147,6 +156,8 @@ export class MqttBridge {
     });
     const client = this.connect();
     this.client = client;
+    this.digestRepeat = setInterval(() => this.publishDigest(), this.options.digestRepeatMs);
+    this.digestRepeat.unref();
     client.on('connect', () => this.onConnect(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('close', () => {
@@ -178,6 +189,8 @@ export class MqttBridge {
     this.stopped = true;
     this.localObserver?.stop();
     this.clearTimers();
+    if (this.digestRepeat) clearInterval(this.digestRepeat);
+    if (this.statusEmitTimer) clearTimeout(this.statusEmitTimer);
     const client = this.client;
     if (client?.connected) {
       const own = this.options.instanceId;
@@ -262,15 +275,7 @@ export class MqttBridge {
       if (parsed.instanceId === own) this.endRound(payload.toString('utf8'));
       return;
     }
-    if (parsed.instanceId === own) {
-      // Our topics are written by us only: a record that is not one of our live
-      // connections is a leftover of an earlier run (or forged). Clear it.
-      if (parsed.kind === 'connection' && payload.length > 0 && !this.local.has(parsed.sessionId)) {
-        this.clearedThisRound++;
-        this.client?.publish(topic, '', { qos: 1, retain: true });
-      }
-      return;
-    }
+    if (parsed.instanceId === own) return this.guardOwnTopic(parsed.kind, topic, payload);
     const now = Date.now();
     if (parsed.kind === 'status') {
       if (payload.length === 0) return;
@@ -311,6 +316,35 @@ export class MqttBridge {
     this.apply(this.state.record(parsed.instanceId, { record: doc as Document & { instanceId: string }, epoch }, now));
   }
 
+  /**
+   * Our topics are written by us only. A record that is not one of our live
+   * connections is a leftover of an earlier run (or forged): clear it. A
+   * status or digest that is not ours now (a forgery, an empty payload, an
+   * earlier run's) would mislead instances that join later: publish ours again.
+   */
+  private guardOwnTopic(kind: 'status' | 'digest' | 'connection', topic: string, payload: Buffer): void {
+    const client = this.client;
+    if (!client || this.stopped) return;
+    if (kind === 'connection') {
+      const sessionId = topic.slice(topic.lastIndexOf('/') + 1);
+      if (payload.length === 0 || this.local.has(sessionId)) return;
+      this.clearedThisRound++;
+      this.pendingClears.push(client.publishAsync(topic, '', { qos: 1, retain: true }).catch(() => {}));
+      return;
+    }
+    let epochOk = false;
+    try {
+      const message = kind === 'status' ? parseStatus(payload) : parseDigest(payload);
+      epochOk = message.epoch === this.epoch && (kind === 'digest' || (message as InstanceStatus).state === 'online');
+    } catch {
+      epochOk = false;
+    }
+    if (epochOk) return;
+    this.reject('forged own topic', topic);
+    if (kind === 'status') client.publish(topic, JSON.stringify(this.statusMessage('online')), { qos: 1, retain: true });
+    else this.publishDigest();
+  }
+
   /** Carry out what RemoteState decided. */
   private apply(ops: RemoteOperation[]): void {
     for (const op of ops) {
@@ -326,6 +360,9 @@ export class MqttBridge {
           break;
         case 'resync':
           this.resyncInstance(op.instanceId);
+          break;
+        case 'check status later':
+          this.scheduleStatusCheck(op.instanceId, op.afterMs);
           break;
         case 'reject':
           this.reject(op.reason, op.instanceId);
@@ -347,6 +384,17 @@ export class MqttBridge {
     }, afterMs);
     timer.unref();
     this.digestChecks.set(instanceId, timer);
+  }
+
+  private scheduleStatusCheck(instanceId: string, afterMs: number): void {
+    if (this.statusChecks.has(instanceId)) return;
+    const timer = setTimeout(() => {
+      this.statusChecks.delete(instanceId);
+      this.apply(this.state.checkStatus(instanceId));
+      this.emitStatus();
+    }, afterMs);
+    timer.unref();
+    this.statusChecks.set(instanceId, timer);
   }
 
   /** Ask the broker for one instance's retained records again (its digest disagreed with our view). */
@@ -373,7 +421,6 @@ export class MqttBridge {
     const timer = setTimeout(() => this.endRound(nonce), this.options.resyncGraceMs);
     timer.unref();
     this.rounds.set(nonce, { target, timer });
-    if (target.kind !== 'instance') this.clearedThisRound = 0;
     this.client?.publish(this.topics.sync(this.options.instanceId), nonce, { qos: 0 });
   }
 
@@ -407,8 +454,15 @@ export class MqttBridge {
       return;
     }
     this.log.info('Cleared retained records of an earlier run of this instance', { cleared: this.clearedThisRound, round: this.cleanupRound });
-    this.client?.subscribe(own, { qos: 0 }, (error) => {
-      if (!error) this.startRound({ kind: 'own' });
+    // Only once the broker has acknowledged this round's clears, or the next round would be sent them again.
+    const clears = this.pendingClears;
+    this.pendingClears = [];
+    void Promise.all(clears).then(() => {
+      if (this.stopped || !this.client?.connected) return;
+      this.clearedThisRound = 0;
+      this.client.subscribe(own, { qos: 0 }, (error) => {
+        if (!error) this.startRound({ kind: 'own' });
+      });
     });
   }
 
@@ -454,11 +508,24 @@ export class MqttBridge {
     this.digestChecks.clear();
     for (const { timer } of this.rounds.values()) clearTimeout(timer);
     this.rounds.clear();
+    for (const timer of this.statusChecks.values()) clearTimeout(timer);
+    this.statusChecks.clear();
   }
 
   private reject(reason: RejectReason, where: string): void {
     this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
     if (this.rejected[reason] === 1) this.log.warn(`Ignoring MQTT message: ${reason} (logged once per kind)`, { where: where.slice(0, 200) });
+    this.scheduleStatusEmit();
+  }
+
+  /** Counters change often under bad input: monitors hear of them at most once a second. */
+  private scheduleStatusEmit(): void {
+    if (this.statusEmitTimer || this.stopped) return;
+    this.statusEmitTimer = setTimeout(() => {
+      this.statusEmitTimer = null;
+      this.emitStatus();
+    }, 1000);
+    this.statusEmitTimer.unref();
   }
 
   private emitStatus(): void {

@@ -52,6 +52,7 @@ export type RemoteOperation =
   | { op: 'hide'; instanceId: string; sessionId: string }
   | { op: 'check digest later'; instanceId: string; afterMs: number }
   | { op: 'resync'; instanceId: string }
+  | { op: 'check status later'; instanceId: string; afterMs: number }
   | { op: 'reject'; instanceId: string; reason: RemoteRejection }
   | { op: 'instance online'; instanceId: string; epoch: number }
   | { op: 'instance offline'; instanceId: string; epoch: number };
@@ -65,6 +66,12 @@ export interface RemoteStateLimits {
   maxEpochSkewMs: number;
   /** How long a digest mismatch may last before a resync (default 1 s). */
   digestSettleMs: number;
+  /**
+   * After a full resync, an instance whose status the broker no longer held
+   * (after a broker restart it may simply not have reconnected yet) keeps its
+   * records this long before it is forgotten (default 10 s).
+   */
+  statusGraceMs: number;
 }
 
 export const defaultRemoteStateLimits: RemoteStateLimits = {
@@ -72,6 +79,7 @@ export const defaultRemoteStateLimits: RemoteStateLimits = {
   maxRecordsTotal: 500_000,
   maxEpochSkewMs: 5 * 60_000,
   digestSettleMs: 1_000,
+  statusGraceMs: 10_000,
 };
 
 
@@ -93,6 +101,8 @@ interface InstanceState {
   unconfirmed: Set<string> | null;
   /** During a full resync: whether a status arrived for this instance. */
   statusConfirmed: boolean;
+  /** A full resync ended without its status: forgotten at `checkStatus` unless one arrives. */
+  awaitingStatus: boolean;
   partial: boolean;
 }
 
@@ -123,6 +133,7 @@ export class RemoteState {
     if (message.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
     const instance = this.instance(instanceId);
     instance.statusConfirmed = true;
+    instance.awaitingStatus = false;
     const ops: RemoteOperation[] = [];
     if (message.state === 'online') {
       if (message.epoch <= instance.deadUpTo) return ops; // a run that already ended
@@ -231,7 +242,12 @@ export class RemoteState {
       const instance = this.instances.get(id);
       if (!instance?.unconfirmed) continue;
       if (instanceId === null && !instance.statusConfirmed) {
-        this.forget(id, instance, ops);
+        // Not forgotten yet: after a broker restart its owner republishes
+        // status and records when it reconnects, and monitors should not see
+        // all of them leave and come back meanwhile.
+        instance.unconfirmed = null;
+        instance.awaitingStatus = true;
+        ops.push({ op: 'check status later', instanceId: id, afterMs: this.limits.statusGraceMs });
         continue;
       }
       for (const sessionId of instance.unconfirmed) {
@@ -244,6 +260,15 @@ export class RemoteState {
       instance.mismatchSince = null;
       ops.push(...this.compareDigest(instance, id, now));
     }
+    return ops;
+  }
+
+  /** The grace a `check status later` asked for is over: an instance still without a status is forgotten. */
+  checkStatus(instanceId: string): RemoteOperation[] {
+    const instance = this.instances.get(instanceId);
+    if (!instance?.awaitingStatus) return [];
+    const ops: RemoteOperation[] = [];
+    this.forget(instanceId, instance, ops);
     return ops;
   }
 
@@ -283,6 +308,7 @@ export class RemoteState {
         mismatchSince: null,
         unconfirmed: null,
         statusConfirmed: true,
+        awaitingStatus: false,
         partial: false,
       };
       this.instances.set(instanceId, instance);

@@ -51,6 +51,7 @@ type Input =
   | { kind: 'check'; instanceId: string; now: number }
   | { kind: 'begin'; instanceId: string | null }
   | { kind: 'end'; instanceId: string | null; now: number }
+  | { kind: 'check status'; instanceId: string }
   | { kind: 'clear' };
 
 const online = (instanceId: string, epoch: number, now = T0): Input => ({ kind: 'status', instanceId, state: 'online', epoch, now });
@@ -73,6 +74,7 @@ const check = (instanceId: string, now: number): Input => ({ kind: 'check', inst
 const begin = (instanceId: string | null): Input => ({ kind: 'begin', instanceId });
 const end = (instanceId: string | null, now = T0): Input => ({ kind: 'end', instanceId, now });
 const clear = (): Input => ({ kind: 'clear' });
+const checkStatus = (instanceId: string): Input => ({ kind: 'check status', instanceId });
 
 /** `[input]` checks only the invariants; `[input, ops]` also the exact ops, in order. */
 type Step = [Input] | [Input, string[]];
@@ -97,6 +99,8 @@ function render(op: RemoteOperation): string {
       return `check ${op.instanceId} in ${op.afterMs}`;
     case 'resync':
       return `resync ${op.instanceId}`;
+    case 'check status later':
+      return `check status ${op.instanceId} in ${op.afterMs}`;
     case 'reject':
       return `reject ${op.instanceId}: ${op.reason}`;
     case 'instance online':
@@ -123,6 +127,8 @@ function apply(state: RemoteState, input: Input): RemoteOperation[] {
       return [];
     case 'end':
       return state.endResync(input.instanceId, input.now);
+    case 'check status':
+      return state.checkStatus(input.instanceId);
     case 'clear':
       return state.clear();
   }
@@ -144,6 +150,8 @@ function describeInput(input: Input): string {
       return `beginResync(${input.instanceId})`;
     case 'end':
       return `endResync(${input.instanceId})`;
+    case 'check status':
+      return `checkStatus(${input.instanceId})`;
     case 'clear':
       return 'clear()';
   }
@@ -721,7 +729,7 @@ table('RemoteState: resync', [
     online: 2,
   },
   {
-    name: 'a full resync (null) drops what was not re-announced and forgets instances whose status was not',
+    name: 'a full resync (null) drops what was not re-announced; an instance whose status was not keeps its records for statusGraceMs, then is forgotten',
     steps: [
       [online('A', E)],
       [online('B', E)],
@@ -734,12 +742,30 @@ table('RemoteState: resync', [
       [online('A', E), []],
       [rec('A', 's1', E), [] as string[]],
       [offline('C', E), ['hide C/u1', 'offline C E']],
-      [rec('B', 't1', E), [] as string[]], // B's status did not come back
-      [end(null), ['hide A/s2', 'hide B/t1']],
+      [rec('B', 't1', E), [] as string[]], // B's status did not come back (yet)
+      [end(null), ['hide A/s2', 'check status B in 10000']],
+      [checkStatus('B'), ['hide B/t1']],
+      [checkStatus('B'), []],
     ],
     shown: ['A/s1'],
     online: 1,
     records: 1,
+  },
+  {
+    name: 'after a broker restart, an instance whose status comes back within the grace keeps its records: no removal and re-add at the monitors',
+    steps: [
+      [online('A', E)],
+      [rec('A', 's1', E)],
+      [rec('A', 's2', E)],
+      [begin(null), []],
+      [end(null), ['check status A in 10000']],
+      [online('A', E), []],
+      [rec('A', 's1', E), []],
+      [checkStatus('A'), []],
+    ],
+    shown: ['A/s1', 'A/s2'],
+    online: 1,
+    records: 2,
   },
   {
     name: 'an instance first seen during a full resync is kept',
@@ -950,6 +976,7 @@ describe('RemoteState: the shown records', () => {
       maxRecordsTotal: 500_000,
       maxEpochSkewMs: 5 * 60_000,
       digestSettleMs: 1_000,
+      statusGraceMs: 10_000,
     });
   });
 });
