@@ -4,7 +4,7 @@ import type { AttackName, AttackReport } from './attacks/types';
 export interface AttackResult {
   name: AttackName;
   title: string;
-  kind: 'attack' | 'legit-check';
+  kind: 'control' | 'attack' | 'legit-check';
   /** Seconds the attack actually ran (less than planned if the server died or a check finished early). */
   seconds: number;
   held: number;
@@ -14,7 +14,8 @@ export interface AttackResult {
   death?: string;
   /** Bystander round trips during the attack; a lost ping counts as infinitely slow, so p99 is null once more than 1% are lost. */
   ping: { p50: number | null; p99: number | null; samples: number; lost: number; closed?: string };
-  rss: { beforeMb: number | null; peakMb: number | null; growthMb: number | null };
+  /** `overControlMb`: growth beyond the control run's, what the target applies to when a control ran. */
+  rss: { beforeMb: number | null; peakMb: number | null; growthMb: number | null; overControlMb?: number | null };
   freshClient: { ok: boolean; detail: string };
   /** DDP sessions on the server after the attacker left (the held ones, if they survived). */
   sessionsAfter: number | null;

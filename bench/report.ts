@@ -1,4 +1,5 @@
 import { renderAttackReport } from './attack-report';
+import { renderConvergenceReport } from './convergence-report';
 import type { BenchResult, ServerResult } from './results-types';
 
 /** The markdown report printed on stdout: one table, then each target with its measured ratio. */
@@ -43,6 +44,7 @@ export function renderReport(result: BenchResult): string {
   else if (so) {
     lines.push(`- Scale-out: ${so.instances} instances of (a) through mosquitto held ${so.held} of ${so.target} (target ≥ 50,000; stretch 57,000)${so.firstFailure ? `, first failure: ${so.firstFailure}` : ''}; the monitor on instance 1 counted ${so.countSeenByMonitor} (expected ${so.held + 1}) after ${so.convergedMs ?? 'no convergence within 120 s'} ms; per instance: ${so.perInstance.map((p) => `${p.held} held, ${p.records} records, ${p.rssMb} MB`).join('; ')}.`);
   }
+  if (result.convergence) lines.push('', renderConvergenceReport(result.convergence));
   if (result.attack) lines.push('', renderAttackReport(result.attack));
   return lines.join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 import type { AttackScenarioResult } from './attack-results-types';
+import type { ConvergenceResult } from './convergence-results-types';
 import type { ServerKind } from './processes';
 
 export interface LatencyPoint {
@@ -54,6 +55,8 @@ export interface BenchResult {
   servers: ServerResult[];
   soak: SoakResult | null;
   scaleOut: ScaleOutResult | null;
+  /** Convergence after a burst of disconnects and a broker restart (bench/convergence-scenario.ts), when it ran. */
+  convergence?: ConvergenceResult | null;
   /** The "under attack" scenario (bench/attack-scenario.ts), when it ran. */
   attack?: AttackScenarioResult | null;
   durationSeconds: number;

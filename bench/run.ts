@@ -8,10 +8,12 @@
  * from separate worker processes on 127.0.0.x.
  * Writes bench/results/<timestamp>.json and .svg, prints a markdown table.
  *
- * Options: --quick (CI); --only servers|soak|scale-out|attack runs one
- * section (with --only attack the run fails when an attack misses a target);
- * --attacks=a,b picks attacks by name; --servers=app,bare-ws, --no-soak,
- * --no-scale-out (for profiling).
+ * Then convergence after a burst of disconnects and a broker restart
+ * (bench/convergence-scenario.ts).
+ * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack runs one
+ * section (with --only attack or --only convergence the run fails when a target
+ * is missed); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
+ * --no-soak, --no-scale-out, --no-convergence (for profiling).
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startMosquitto, MOSQUITTO_PATH } from '../tests/helpers/brokers';
 import { ATTACK_PLANS, runAttackScenario } from './attack-scenario';
+import { CONVERGENCE_PLANS, runConvergenceScenario } from './convergence-scenario';
 import { attackNamed } from './attacks/registry';
 import { renderChart } from './chart';
 import { buildBenchProcesses, SERVER_LABELS, startServer, startWorkers, type IpcChild, type ServerKind, type ServerUnderTest } from './processes';
@@ -28,7 +31,7 @@ import { renderReport } from './report';
 import type { BenchResult, LatencyPoint, ScaleOutResult, ServerResult, SoakResult } from './results-types';
 import { percentile, round } from './stats';
 
-const SECTIONS = ['servers', 'soak', 'scale-out', 'attack'] as const;
+const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack'] as const;
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -37,6 +40,7 @@ const { values: args } = parseArgs({
     servers: { type: 'string' },
     'no-soak': { type: 'boolean', default: false },
     'no-scale-out': { type: 'boolean', default: false },
+    'no-convergence': { type: 'boolean', default: false },
   },
   strict: true,
   allowPositionals: false,
@@ -50,6 +54,7 @@ const quick = args.quick;
 const onlyServers = args.servers?.split(',');
 const skipSoak = args['no-soak'] || !runs('soak');
 const skipScaleOut = args['no-scale-out'] || !runs('scale-out');
+const skipConvergence = args['no-convergence'] || !runs('convergence');
 const onlyAttacks = args.attacks?.split(',').map((name) => attackNamed(name).name);
 const TOKEN = 'bench-monitor-token';
 const plan = quick
@@ -251,6 +256,7 @@ async function main(): Promise<number> {
   if (runs('servers')) for (const [i, kind] of kinds.entries()) servers.push(await benchServer(kind, 10 + i * 10));
   const soakResult = skipSoak ? null : await soak();
   const scaleOutResult = skipScaleOut ? null : await scaleOut();
+  const convergenceResult = skipConvergence ? null : await runConvergenceScenario(CONVERGENCE_PLANS[quick ? 'quick' : 'full'], log);
   const attackResult = runs('attack') ? await runAttackScenario(ATTACK_PLANS[quick ? 'quick' : 'full'], onlyAttacks, log) : null;
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
@@ -259,6 +265,7 @@ async function main(): Promise<number> {
     servers,
     soak: soakResult,
     scaleOut: scaleOutResult,
+    convergence: convergenceResult,
     attack: attackResult,
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
   };
@@ -273,6 +280,18 @@ async function main(): Promise<number> {
   const failedAttacks = args.only === 'attack' ? (attackResult?.attacks ?? []).filter((a) => !a.pass) : [];
   if (failedAttacks.length) {
     process.stderr.write(`attacks that missed their targets: ${failedAttacks.map((a) => a.name).join(', ')}\n`);
+    return 1;
+  }
+  // Convergence: ghosts and stale retained records always fail the run; a missed time target
+  // or a breakdown only under `--only convergence`.
+  const convergenceLeaks = (convergenceResult?.scenarios ?? []).flatMap((s) => s.leaks);
+  if (convergenceLeaks.length) {
+    process.stderr.write(`convergence left records behind: ${convergenceLeaks.join('; ')}\n`);
+    return 1;
+  }
+  if (args.only === 'convergence' && convergenceResult && !convergenceResult.skipped && !convergenceResult.pass) {
+    const missed = convergenceResult.error ? [convergenceResult.error] : convergenceResult.scenarios.flatMap((s) => s.failures);
+    process.stderr.write(`convergence missed its targets: ${missed.join('; ')}\n`);
     return 1;
   }
   const leaky = servers.filter((s) => s.recordsLeft !== 0);

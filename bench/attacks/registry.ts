@@ -1,4 +1,5 @@
 /** The attacks, in the order the scenario runs them. */
+import { control } from './control';
 import { errorAmplification } from './error-amplification';
 import { pipelinedMethods } from './pipelined-methods';
 import { preconnectFlood } from './preconnect-flood';
@@ -10,6 +11,7 @@ import { subFlood } from './sub-flood';
 import type { AttackDefinition, AttackName } from './types';
 
 export const ATTACKS: readonly AttackDefinition[] = [
+  { name: 'control', title: 'Control: no attack', kind: 'control', run: control },
   { name: 'sockjs-nonstring', title: 'SockJS WebSocket non-string frames', kind: 'attack', run: sockjsNonString },
   { name: 'sockjs-oversize', title: 'Raw SockJS WebSocket, 1,048,577-byte frames', kind: 'attack', run: sockjsOversize },
   { name: 'static-abort', title: 'Static-file request, aborted', kind: 'attack', run: staticAbort },

@@ -7,6 +7,7 @@
 import type { Deadline } from './deadline';
 
 export type AttackName =
+  | 'control'
   | 'sockjs-nonstring'
   | 'sockjs-oversize'
   | 'static-abort'
@@ -51,7 +52,7 @@ export interface AttackDefinition {
   name: AttackName;
   title: string;
   /** 'legit-check' is not an attack: a legitimate client that must NOT be cut off. */
-  kind: 'attack' | 'legit-check';
+  kind: 'control' | 'attack' | 'legit-check';
   /** Other clients connecting and closing per second while it runs (from a load worker). */
   churnPerSecond?: number;
   run: AttackRun;

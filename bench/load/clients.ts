@@ -11,6 +11,8 @@ export type Protocol = 'ddp' | 'socketio';
 export interface HeldConnection {
   id: string;
   close(): Promise<void>;
+  /** Drop the socket at once, no closing handshake (a burst of disconnects). */
+  destroy(): void;
 }
 
 export interface MonitorEvents {
@@ -46,7 +48,7 @@ function openDdp(url: string, localAddress: string, monitor?: { token: string; e
         const frame = JSON.parse(text) as { msg: string; session?: string };
         if (frame.msg !== 'connected') return reject(new Error(`handshake: ${text.slice(0, 80)}`));
         session = frame.session!;
-        resolve({ id: session, close: () => (ws.close(), closed) });
+        resolve({ id: session, close: () => (ws.close(), closed), destroy: () => ws.terminate() });
         return;
       }
       if (text.startsWith('{"msg":"ping"')) return void ws.send(PONG);
@@ -76,7 +78,7 @@ function openSocketIo(url: string, localAddress: string, monitor?: { token: stri
         socket.on('leave', (id: string) => monitor.events.onRemoved(id));
         socket.emit('monitor');
       }
-      resolve({ id: socket.id!, close: () => (socket.disconnect(), closed) });
+      resolve({ id: socket.id!, close: () => (socket.disconnect(), closed), destroy: () => void socket.disconnect() });
     });
   });
 }

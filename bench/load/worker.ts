@@ -4,13 +4,18 @@
  * ports) and each under the per-process open-file limit. Driven over IPC:
  *   open     open `count` more connections, `concurrency` at a time
  *   closeAll close every held connection
+ *   destroyAll drop every held socket in one synchronous loop (a burst of disconnects)
+ *   digest   count and hash of the held session ids (bench/view-digest.ts)
  *   probe    monitors + churn: close→removal latency as the monitors see it
  */
+import { ViewDigest } from '../view-digest';
 import { openConnection, type HeldConnection, type Protocol } from './clients';
 
 type Command =
   | { id: number; type: 'open'; protocol: Protocol; url: string; count: number; concurrency: number }
   | { id: number; type: 'closeAll' }
+  | { id: number; type: 'destroyAll' }
+  | { id: number; type: 'digest' }
   | { id: number; type: 'probe'; protocol: Protocol; url: string; monitors: number; token: string; ratePerSecond: number; seconds: number };
 
 const localAddress = process.env.BENCH_LOCAL_ADDRESS ?? '127.0.0.1';
@@ -34,6 +39,16 @@ async function handle(command: Command): Promise<unknown> {
       const all = held.splice(0);
       await Promise.all(all.map((c) => c.close()));
       return { closed: all.length };
+    }
+    case 'destroyAll': {
+      const all = held.splice(0);
+      for (const c of all) c.destroy();
+      return { destroyed: all.length };
+    }
+    case 'digest': {
+      const digest = new ViewDigest();
+      for (const c of held) digest.add(c.id);
+      return digest.value();
     }
     case 'probe':
       return probe(command);

@@ -3,15 +3,39 @@
  * started exactly as `npm start` does (same function), plus the measurement
  * channel. BENCH_PRESENCE=off selects (b). Other settings come from the
  * usual environment variables (MQTT_URL for the scale-out run).
+ * For the convergence scenario: BENCH_VIEW_DIGEST=1 keeps a digest of the
+ * view's session ids and adds it and the bridge's status to each sample;
+ * BENCH_QUIET_SESSIONS=1 drops the per-connection info lines, so LOG_LEVEL=info
+ * shows the bridge's (resyncs, reconnects) without one line per client.
  */
 import { loadConfig } from '../../imports/config/config';
-import { createLogger } from '../../imports/log/logger';
+import { createLogger, type LogSink } from '../../imports/log/logger';
 import { startStandaloneApp } from '../../imports/standalone/standalone-app';
+import { ViewDigest } from '../view-digest';
 import { answerMeasurements } from './ipc';
 
 const config = loadConfig();
 const presence = process.env.BENCH_PRESENCE !== 'off';
-const app = await startStandaloneApp(config, { presence, log: createLogger(config.logLevel) });
+const perSession = / INFO Client (connected|disconnected) /;
+const sink: LogSink | undefined = process.env.BENCH_QUIET_SESSIONS === '1'
+  ? (level, line) => void (level === 'info' && perSession.test(line) ? undefined : process.stderr.write(line + '\n'))
+  : undefined;
+const app = await startStandaloneApp(config, { presence, log: createLogger(config.logLevel, sink) });
+let digest: ViewDigest | null = null;
+if (process.env.BENCH_VIEW_DIGEST === '1' && app.presence) {
+  await app.presence.started;
+  const d = new ViewDigest();
+  app.presence.view.observe({ added: (id) => d.add(id), removed: (id) => d.remove(id) });
+  digest = d;
+}
 // The merged presence view: this instance's records plus every other instance's the bridge shows.
-answerMeasurements(app.port, () => ({ records: app.presence?.view.count ?? 0, sockets: app.ddp.sessionCount }));
+answerMeasurements(app.port, () => {
+  const status = digest ? app.bridge?.status() : undefined;
+  return {
+    records: app.presence?.view.count ?? 0,
+    sockets: app.ddp.sessionCount,
+    ...(digest ? { view: digest.value() } : {}),
+    ...(status ? { bridge: { connected: status.connected, remoteRecords: status.remoteRecords, resyncs: status.resyncs, rejected: status.rejected as Record<string, number> } } : {}),
+  };
+});
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -1,0 +1,43 @@
+import type { ConvergenceResult, ConvergenceScenario, ConvergenceWindow } from './convergence-results-types';
+
+/** The convergence scenario's part of the markdown report: one table, then what each scenario showed. */
+export function renderConvergenceReport(result: ConvergenceResult): string {
+  const lines: string[] = [];
+  if (result.skipped) return `- Convergence skipped: ${result.skipped}.`;
+  lines.push(`### Convergence: ${result.instances} instances through ${result.broker}, ${result.perInstance} connections per instance (${result.durationSeconds} s)`);
+  if (result.error) lines.push('', `**Broke down:** ${result.error}`);
+  lines.push('');
+  lines.push('| scenario | exact in every view after | target | counts at 1 / 5 / 10 s (instances 1/2/3) | max deviation | resyncs | ghosts | stale retained | dropped ($SYS) | result |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const s of result.scenarios) {
+    lines.push(row(s.title, s.event, s, `${s.targetMs / 1000} s`));
+    if (s.teardown) lines.push(row('then teardown: every client dropped at once', s.teardown, s, '–'));
+  }
+  lines.push('');
+  for (const s of result.scenarios) {
+    lines.push(`- ${s.name}: ramp to ${s.heldPerInstance.join(' / ')} held took ${(s.rampMs / 1000).toFixed(1)} s, views exact ${ms(s.rampConvergedMs)} later. ` +
+      `Per-instance exact from: ${s.event.perInstanceMs.map(ms).join(' / ')}; max deviation per instance ${s.event.maxDeviationPerInstance.join(' / ')}.` +
+      (s.retainedAfterRestart !== undefined
+        ? ` The restarted broker held ${s.retainedAfterRestart} retained records once the views had converged (live: ${s.event.expected}${s.retainedAfterRestart === s.event.expected ? '' : '; **a late-joining instance would not see the live list**'}).`
+        : '') +
+      (s.teardown ? ` Teardown per instance: ${s.teardown.perInstanceMs.map(ms).join(' / ')}.` : ''));
+    const a = s.after;
+    lines.push(`  After: ghosts ${a.ghosts.join(' / ')}; stale retained ${a.staleRetained}${a.staleRetained ? ` (${Object.entries(a.staleRetainedByInstance).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} (probe listened ${a.staleProbeListenedMs} ms); ` +
+      `dropped counter ${a.droppedCounter ?? 'not published'}${a.droppedCounterFresh ? '' : ' (may be up to 10 s old)'}${a.droppedCounterBeforeKill !== undefined ? `, ${a.droppedCounterBeforeKill ?? '–'} in the killed broker run` : ''}.`);
+    const logs = s.instanceLogCounts.map((c) => `instance ${c.instance}: ${c.resyncLines} resync lines, ${c.connectedLines} (re)connects, ${c.warnings} warnings`).join('; ');
+    lines.push(`  Logs: ${logs}; broker drop notices: ${s.brokerLog.filter((l) => l.includes('dropped')).length}.`);
+    for (const f of [...s.failures, ...s.leaks]) lines.push(`  **FAIL** ${f}`);
+  }
+  lines.push('', `Convergence targets: ${result.pass ? '**all met**' : '**missed** (see above; details in the JSON: timelines, instance and broker log lines)'}.`);
+  return lines.join('\n');
+}
+
+function row(title: string, w: ConvergenceWindow, s: ConvergenceScenario, target: string): string {
+  const at = [1, 5, 10].map((sec) => w.countsAt.find((c) => c.atSecond === sec)?.counts.join('/') ?? '–').join(' · ');
+  const resyncs = w.resyncs.map((r) => r ?? '–').join('/');
+  const ghosts = s.after.ghosts.reduce((a, b) => a + b, 0);
+  const verdict = w === s.event ? (s.pass ? 'pass' : 'FAIL') : w.convergedMs === null ? 'FAIL' : 'ok';
+  return `| ${title} | ${w.convergedMs === null ? `not within ${(w.observedMs / 1000).toFixed(1)} s` : `${(w.convergedMs / 1000).toFixed(2)} s`} | ${target} | ${at} | ${w.maxDeviation} (expected ${w.expected}) | ${resyncs} | ${w === s.event && s.teardown ? '(below)' : ghosts} | ${w === s.event && s.teardown ? '(below)' : s.after.staleRetained} | ${w === s.event && s.teardown ? `${s.after.droppedCounterBeforeKill ?? '–'} (killed run)` : s.after.droppedCounter ?? '–'} | ${verdict} |`;
+}
+
+const ms = (v: number | null) => (v === null ? 'never' : `${(v / 1000).toFixed(2)} s`);
