@@ -45,7 +45,7 @@ export interface InstanceDigestMessage extends DigestValue {
   seq: number;
 }
 
-export type RemoteRejection = 'future epoch' | 'record cap';
+export type RemoteRejection = 'future epoch' | 'record cap' | 'instance cap';
 
 export type RemoteOperation =
   | { op: 'show'; instanceId: string; record: RemoteRecordEnvelope['record'] }
@@ -62,6 +62,8 @@ export interface RemoteStateLimits {
   maxRecordsPerInstance: number;
   /** Records held for all remote instances together (default 500,000). */
   maxRecordsTotal: number;
+  /** Remote instances tracked at once (default 1,000): statuses and digests under made-up ids cannot grow memory either. */
+  maxInstances: number;
   /** An epoch further ahead of our clock than this is refused (default 5 min). */
   maxEpochSkewMs: number;
   /** How long a digest mismatch may last before a resync (default 1 s). */
@@ -77,6 +79,7 @@ export interface RemoteStateLimits {
 export const defaultRemoteStateLimits: RemoteStateLimits = {
   maxRecordsPerInstance: 50_000,
   maxRecordsTotal: 500_000,
+  maxInstances: 1_000,
   maxEpochSkewMs: 5 * 60_000,
   digestSettleMs: 1_000,
   statusGraceMs: 10_000,
@@ -132,6 +135,7 @@ export class RemoteState {
   status(instanceId: string, message: InstanceStatusMessage, now: number): RemoteOperation[] {
     if (message.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
     const instance = this.instance(instanceId);
+    if (!instance) return [{ op: 'reject', instanceId, reason: 'instance cap' }];
     instance.statusConfirmed = true;
     instance.awaitingStatus = false;
     const ops: RemoteOperation[] = [];
@@ -162,6 +166,7 @@ export class RemoteState {
   record(instanceId: string, envelope: RemoteRecordEnvelope, now: number): RemoteOperation[] {
     if (envelope.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
     const instance = this.instance(instanceId);
+    if (!instance) return [{ op: 'reject', instanceId, reason: 'instance cap' }];
     const sessionId = envelope.record._id;
     instance.unconfirmed?.delete(sessionId);
     if (envelope.epoch <= instance.deadUpTo) return []; // a leftover of a run that ended
@@ -198,6 +203,7 @@ export class RemoteState {
   digest(instanceId: string, message: InstanceDigestMessage, now: number): RemoteOperation[] {
     if (message.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
     const instance = this.instance(instanceId);
+    if (!instance) return [{ op: 'reject', instanceId, reason: 'instance cap' }];
     // A late digest of an ended or superseded run can never be compared: it must not displace the current run's.
     if (message.epoch <= instance.deadUpTo || (instance.currentEpoch !== null && message.epoch < instance.currentEpoch)) return [];
     if (instance.lastDigest && instance.lastDigest.epoch === message.epoch && message.seq < instance.lastDigest.seq) return [];
@@ -223,6 +229,7 @@ export class RemoteState {
   beginResync(instanceId: string | null): void {
     const targets = instanceId === null ? [...this.instances.values()] : [this.instance(instanceId)];
     for (const instance of targets) {
+      if (!instance) continue;
       instance.unconfirmed = new Set(instance.records.keys());
       if (instanceId === null) instance.statusConfirmed = false;
     }
@@ -296,9 +303,11 @@ export class RemoteState {
     return digest === null || digest.epoch !== instance.currentEpoch || instance.shown.equals(digest);
   }
 
-  private instance(instanceId: string): InstanceState {
+  /** The instance's state, created on first sight; null past `maxInstances`. */
+  private instance(instanceId: string): InstanceState | null {
     let instance = this.instances.get(instanceId);
     if (!instance) {
+      if (this.instances.size >= this.limits.maxInstances && !this.evictOneOffline()) return null;
       instance = {
         currentEpoch: null,
         deadUpTo: 0,
@@ -314,6 +323,20 @@ export class RemoteState {
       this.instances.set(instanceId, instance);
     }
     return instance;
+  }
+
+  /**
+   * Make room for a new instance by forgetting one that is offline (nothing of
+   * it is shown). Instances come and go with every deploy; their ids must not
+   * fill the table. Its retained status on the broker says `offline` anyway.
+   */
+  private evictOneOffline(): boolean {
+    for (const [id, instance] of this.instances) {
+      if (instance.currentEpoch !== null || instance.awaitingStatus) continue;
+      this.forget(id, instance, []);
+      return true;
+    }
+    return false;
   }
 
   private forget(instanceId: string, instance: InstanceState, ops: RemoteOperation[]): void {

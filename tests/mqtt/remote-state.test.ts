@@ -974,9 +974,23 @@ describe('RemoteState: the shown records', () => {
     assert.deepEqual(defaultRemoteStateLimits, {
       maxRecordsPerInstance: 50_000,
       maxRecordsTotal: 500_000,
+      maxInstances: 1_000,
       maxEpochSkewMs: 5 * 60_000,
       digestSettleMs: 1_000,
       statusGraceMs: 10_000,
     });
+  });
+});
+
+describe('RemoteState: the number of instances', () => {
+  test('past maxInstances a new id is refused, unless an offline instance can be forgotten to make room', () => {
+    const state = new RemoteState({ ...defaultRemoteStateLimits, maxInstances: 2 });
+    assert.deepEqual(state.status('A', { state: 'online', epoch: 1 }, 10).map((o) => o.op), ['instance online']);
+    assert.deepEqual(state.status('B', { state: 'online', epoch: 1 }, 10).map((o) => o.op), ['instance online']);
+    assert.deepEqual(state.status('C', { state: 'online', epoch: 1 }, 10), [{ op: 'reject', instanceId: 'C', reason: 'instance cap' }]);
+    assert.deepEqual(state.digest('D', { epoch: 1, seq: 1, count: 0, hash: '0'.repeat(16) }, 10), [{ op: 'reject', instanceId: 'D', reason: 'instance cap' }]);
+    state.status('B', { state: 'offline', epoch: 1 }, 10);
+    assert.deepEqual(state.status('C', { state: 'online', epoch: 1 }, 10).map((o) => o.op), ['instance online'], 'B, offline, made room');
+    assert.equal(state.onlineInstanceCount, 2);
   });
 });
