@@ -98,7 +98,7 @@ async function runOne(attack: AttackDefinition, plan: AttackPlan, firstAddress: 
   };
   let server: ServerUnderTest;
   try {
-    server = await startServer('app', { PRESENCE_MONITOR_TOKEN: TOKEN });
+    server = await startServer('app', { PRESENCE_MONITOR_TOKEN: TOKEN, DDP_MAX_INBOUND_BYTES_PER_SECOND_PER_ADDRESS: '' });
   } catch (error) {
     result.error = `server did not start: ${(error as Error).message}`;
     result.failures = failures(result);

@@ -16,7 +16,7 @@ export interface ConvergenceWindow {
   convergedMs: number | null;
   /** Per instance: the start of its final exact stretch (null: not exact at the end). */
   perInstanceMs: Array<number | null>;
-  /** View counts nearest to 1, 5, 10 s (and later marks for long windows). */
+  /** View counts nearest to 1, 5, 10 s (and later marks, when watched that long). */
   countsAt: Array<{ atSecond: number; counts: number[] }>;
   /** The largest |count − expected| seen, overall and per instance. */
   maxDeviation: number;
@@ -27,6 +27,9 @@ export interface ConvergenceWindow {
   resyncs: Array<number | null>;
   /** Polls, thinned to about one per 500 ms. */
   timeline: ConvergenceSample[];
+  /** Each instance at the end of the watch: its view's records per owning instance (expected: `expectedByOwner`), and its bridge's status. */
+  final: Array<{ byOwner: Record<string, number>; bridge: { connected: boolean; remoteRecords: number; resyncs: number; rejected: Record<string, number> } | null }>;
+  expectedByOwner: Record<string, number>;
 }
 
 export interface AfterScenarioChecks {
@@ -37,6 +40,11 @@ export interface AfterScenarioChecks {
   staleRetainedByInstance: Record<string, number>;
   staleRetainedExamples: string[];
   staleProbeListenedMs: number;
+  /** Probe rounds, and whether one of them received every record seen (else `staleRetained` is a lower bound). */
+  staleProbeRounds: number;
+  staleProbeComplete: boolean;
+  /** mosquitto's `$SYS/broker/retained messages/count` (every retained topic: its own $SYS ones, each instance's status and digest, records). */
+  sysRetainedCount: number | null;
   /** mosquitto's `$SYS/broker/publish/messages/dropped` for the current broker run (null: not published yet). */
   droppedCounter: number | null;
   /** Whether that counter comes from a $SYS tick after the scenario ended (else it may be up to 10 s old). */
@@ -55,8 +63,18 @@ export interface ConvergenceScenario {
   rampConvergedMs: number | null;
   targetMs: number;
   event: ConvergenceWindow;
-  /** broker-restart: non-empty retained records the restarted broker held once the views had converged (should equal the live connections). */
-  retainedAfterRestart?: number;
+  /** broker-restart: what the restarted broker held once the views had converged (the snapshot a late-joining instance gets; records should equal the live connections). */
+  retainedAfterRestart?: {
+    /** Records a QoS 0 probe received (a lower bound past 500: mosquitto drops part of a large set for a reader that lags). */
+    probeRecords: number;
+    probeRounds: number;
+    probeComplete: boolean;
+    /** `$SYS/broker/retained messages/count` after the views converged, and that less the count with no records (after the burst). */
+    sysRetainedCount: number | null;
+    sysRecords: number | null;
+    /** The restarted broker's dropped counter once the views had converged (before this probe and the teardown), when $SYS was read. */
+    droppedCounter: number | null;
+  };
   /** broker-restart: then every client drops at once; the views must empty. */
   teardown?: ConvergenceWindow;
   after: AfterScenarioChecks;
@@ -81,6 +99,8 @@ export interface ConvergenceResult {
   skipped?: string;
   /** The scenario broke down (a process died, a ramp failed). */
   error?: string;
+  /** With `error`: the instances' last log lines. */
+  errorLog?: Array<{ instance: number; line: string }>;
   pass: boolean;
   durationSeconds: number;
 }

@@ -20,11 +20,13 @@
  * convergence-watch.ts). Instances log at info without per-session lines, so
  * the report carries their bridge lines (resyncs, reconnects) and the
  * broker's own (drop notices).
- * Source addresses: 127.0.0.230 and up (load workers), apart from the other
- * sections'. Each load worker holds at most `perInstance / workersPerInstance`
- * sockets, each instance `perInstance` (under the 20,000 open-file limit).
+ * Source addresses: 127.0.1.1 and up, `addressesPerWorker` per load worker
+ * (the servers' inbound budget charges 4 KiB per new socket to its address,
+ * 8 MiB burst), apart from the other sections' 127.0.0.x. Each load worker
+ * holds at most `perInstance / workersPerInstance` sockets, each instance
+ * `perInstance` (under the 20,000 open-file limit).
  */
-import { SysWatch, staleRetainedRecords } from './broker-probes';
+import { retainedRecords, SysWatch } from './broker-probes';
 import type { AfterScenarioChecks, ConvergenceResult, ConvergenceScenario, ConvergenceWindow } from './convergence-results-types';
 import { sampleAll, watchConvergence, type WatchOptions } from './convergence-watch';
 import { MOSQUITTO_BINARY, MosquittoProcess } from './mosquitto-process';
@@ -34,6 +36,8 @@ import { ViewDigest, type ViewDigestValue } from './view-digest';
 export interface ConvergencePlan {
   perInstance: number;
   workersPerInstance: number;
+  /** Source addresses per load worker: each new socket costs its address 4 KiB of the server's 8 MiB inbound burst. */
+  addressesPerWorker: number;
   pollMs: number;
   /** A view counts as converged once it stayed exact this long. */
   holdMs: number;
@@ -55,22 +59,25 @@ export interface ConvergencePlan {
 
 export const CONVERGENCE_PLANS: Record<'full' | 'quick', ConvergencePlan> = {
   full: {
-    perInstance: 19_000, workersPerInstance: 2, pollMs: 100, holdMs: 2000, rampObserveMs: 120_000, burstObserveMs: 40_000,
-    restartObserveMs: 90_000, restartMinObserveMs: 30_000, rebuiltProbeMs: 15_000, teardownObserveMs: 40_000, brokerDownMs: 1000, probeWindowMs: 3000, probeEndAtMarker: false, waitForSysTick: true,
+    perInstance: 19_000, workersPerInstance: 2, addressesPerWorker: 6, pollMs: 100, holdMs: 2000, rampObserveMs: 120_000, burstObserveMs: 40_000,
+    restartObserveMs: 90_000, restartMinObserveMs: 30_000, rebuiltProbeMs: 8_000, teardownObserveMs: 40_000, brokerDownMs: 1000, probeWindowMs: 3000, probeEndAtMarker: false, waitForSysTick: true,
   },
   // 2,000 per instance still exceeds mosquitto's ~1,020-message queue for a subscriber, so the drop path runs.
   quick: {
-    perInstance: 2_000, workersPerInstance: 1, pollMs: 100, holdMs: 1000, rampObserveMs: 20_000, burstObserveMs: 12_000,
+    perInstance: 2_000, workersPerInstance: 1, addressesPerWorker: 2, pollMs: 100, holdMs: 1000, rampObserveMs: 20_000, burstObserveMs: 12_000,
     restartObserveMs: 32_000, restartMinObserveMs: 8_000, rebuiltProbeMs: 5_000, teardownObserveMs: 12_000, brokerDownMs: 1000, probeWindowMs: 3000, probeEndAtMarker: true, waitForSysTick: false,
   },
 };
 
 export const CONVERGENCE_TARGETS = { burstMs: 10_000, brokerRestartMs: 30_000 };
 const INSTANCES = 3;
-const FIRST_ADDRESS = 230;
+/** Load workers' source addresses: 127.0.1.1 and up, apart from every other section's 127.0.0.x. */
+const ADDRESS_SUBNET = '127.0.1.';
 const TOKEN = 'bench-monitor-token';
 const PREFIX = 'presence';
-const EMPTY: ViewDigestValue = new ViewDigest().value();
+/** The live set every view should show, with how many of it each instance owns. */
+type LiveSet = ViewDigestValue & { byOwner: Record<string, number> };
+const EMPTY: LiveSet = { ...new ViewDigest().value(), byOwner: {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Log = (message: string) => void;
@@ -82,6 +89,8 @@ interface Context {
   sys: SysWatch;
   servers: ServerUnderTest[];
   instanceLog: Array<{ at: number; instance: number; line: string }>;
+  /** `$SYS/broker/retained messages/count` with no record retained (mosquitto's own topics, statuses, digests): set after the burst (full mode). */
+  nonRecordRetained: number | null;
 }
 
 export async function runConvergenceScenario(plan: ConvergencePlan, log: Log): Promise<ConvergenceResult> {
@@ -98,31 +107,39 @@ export async function runConvergenceScenario(plan: ConvergencePlan, log: Log): P
   const servers: ServerUnderTest[] = [];
   const workers: IpcChild[] = [];
   try {
-    servers.push(...(await Promise.all(
-      Array.from({ length: INSTANCES }, (_, i) =>
-        startServer('app', {
-          PRESENCE_MONITOR_TOKEN: TOKEN, MQTT_URL: broker.url, MQTT_KEEPALIVE: '10', PRESENCE_INSTANCE_ID: `bench-${i + 1}`,
+    // Each one is kept as soon as it is up, so a failure to start another still stops it.
+    await Promise.all(
+      Array.from({ length: INSTANCES }, async (_, i) => {
+        const server = await startServer('app', {
+          PRESENCE_MONITOR_TOKEN: TOKEN, MQTT_URL: broker.url, MQTT_KEEPALIVE: '10', PRESENCE_INSTANCE_ID: instanceId(i),
           LOG_LEVEL: 'info', BENCH_QUIET_SESSIONS: '1', BENCH_VIEW_DIGEST: '1',
-        }),
-      ),
-    )));
+        });
+        servers[i] = server;
+      }),
+    );
     servers.forEach((server, i) => captureLog(server, i + 1, instanceLog));
-    const ctx: Context = { plan, log, broker, sys, servers, instanceLog };
+    const ctx: Context = { plan, log, broker, sys, servers, instanceLog, nonRecordRetained: null };
     const wpi = plan.workersPerInstance;
-    const burstWorkers = await startWorkers(wpi, FIRST_ADDRESS);
+    const apw = plan.addressesPerWorker;
+    const addresses = (firstWorker: number) => (i: number) =>
+      Array.from({ length: apw }, (_, a) => `${ADDRESS_SUBNET}${1 + (firstWorker + i) * apw + a}`);
+    const burstWorkers = await startWorkers(wpi, 0, addresses(0));
     workers.push(...burstWorkers);
     result.scenarios.push(await burst(ctx, burstWorkers));
     await Promise.all(burstWorkers.map((w) => w.stop()));
-    const restartWorkers = await startWorkers(INSTANCES * wpi, FIRST_ADDRESS + wpi);
+    const restartWorkers = await startWorkers(INSTANCES * wpi, 0, addresses(wpi));
     workers.push(...restartWorkers);
     result.scenarios.push(await brokerRestart(ctx, restartWorkers));
   } catch (error) {
     result.error = (error as Error).message;
     log(`convergence: broke down: ${result.error}`);
+    // The instances' last lines say why (admission refusals, bridge errors).
+    result.errorLog = instanceLog.slice(-30).map(({ instance, line }) => ({ instance, line }));
+    for (const { instance, line } of result.errorLog) log(`  instance ${instance}: ${line}`);
   } finally {
     sys.close();
     await Promise.all(workers.map((w) => w.stop()));
-    await Promise.all(servers.map((s) => s.process.stop()));
+    await Promise.all(servers.filter(Boolean).map((s) => s.process.stop()));
     await broker.kill();
   }
   result.pass = !result.error && result.scenarios.length === 2 && result.scenarios.every((s) => s.pass);
@@ -135,7 +152,7 @@ async function burst(ctx: Context, workers: IpcChild[]): Promise<ConvergenceScen
   const startedAt = Date.now();
   log(`convergence/burst: opening ${plan.perInstance} on instance 1`);
   const ramp = await openOn(workers, servers[0]!, plan.perInstance);
-  const rampConverged = await waitForLiveSet(ctx, workers, ramp.ms);
+  const rampConverged = await waitForLiveSet(ctx, workers, workers.map(() => instanceId(0)), ramp.ms);
   const before = await sampleAll(servers);
   log(`convergence/burst: ${plan.perInstance} sockets dropped at once`);
   const event = await watchConvergence(servers, EMPTY, before, watch(plan, plan.burstObserveMs, [1, 5, 10, 20, 30]),
@@ -158,10 +175,11 @@ async function brokerRestart(ctx: Context, workers: IpcChild[]): Promise<Converg
   const rampStarted = performance.now();
   const ramps = await Promise.all(servers.map((server, i) => openOn(workers.slice(i * wpi, (i + 1) * wpi), server, plan.perInstance)));
   const rampMs = Math.round(performance.now() - rampStarted);
-  const rampConverged = await waitForLiveSet(ctx, workers, rampMs);
+  const owners = workers.map((_, w) => instanceId(Math.floor(w / wpi)));
+  const rampConverged = await waitForLiveSet(ctx, workers, owners, rampMs);
   if (plan.waitForSysTick) await sys.tickAfter(Date.now(), 12_000);
   const droppedBeforeKill = sys.droppedIn(broker.run)?.value ?? null;
-  const expected = await liveSet(workers);
+  const expected = await liveSet(workers, owners);
   const before = await sampleAll(servers);
   log(`convergence/broker-restart: SIGKILL mosquitto, restart after ${plan.brokerDownMs} ms`);
   // Watched until the target at least: the views keep their records while the bridges are away,
@@ -177,8 +195,17 @@ async function brokerRestart(ctx: Context, workers: IpcChild[]): Promise<Converg
   );
   logWindow(log, 'broker-restart', event);
   // What a late-joining instance would get: the broker's retained records, rebuilt by the instances after the restart.
-  const rebuilt = await staleRetainedRecords(broker.url, PREFIX, plan.rebuiltProbeMs, true);
-  log(`convergence/broker-restart: the restarted broker holds ${rebuilt.count} retained records (live: ${expected.count})`);
+  // $SYS first: only counts published after the views converged say anything (quick mode does not wait for them),
+  // and the probe's own lost messages must not be in the dropped counter.
+  const sysRetainedCount = plan.waitForSysTick && (await sys.tickAfter(Date.now(), 12_000)) ? sys.retainedIn(broker.run)?.value ?? null : null;
+  const droppedAfterRestart = sysRetainedCount !== null ? sys.droppedIn(broker.run)?.value ?? 0 : null;
+  const rebuilt = await retainedRecords(broker.url, PREFIX, { windowMs: plan.rebuiltProbeMs, endAtMarker: true, maxRounds: 2 });
+  const retainedAfterRestart = {
+    probeRecords: rebuilt.count, probeRounds: rebuilt.rounds, probeComplete: rebuilt.complete, sysRetainedCount,
+    sysRecords: sysRetainedCount !== null && ctx.nonRecordRetained !== null ? sysRetainedCount - ctx.nonRecordRetained : null,
+    droppedCounter: droppedAfterRestart,
+  };
+  log(`convergence/broker-restart: the restarted broker holds ${retainedAfterRestart.sysRecords ?? '?'} retained records by $SYS (live: ${expected.count}); a QoS 0 probe received ${rebuilt.count} of them in ${rebuilt.rounds} round(s)`);
   log(`convergence/broker-restart: teardown, all ${expected.count} sockets dropped at once`);
   const beforeTeardown = await sampleAll(servers);
   const teardown = await watchConvergence(servers, EMPTY, beforeTeardown, watch(plan, plan.teardownObserveMs, [1, 5, 10]),
@@ -189,7 +216,7 @@ async function brokerRestart(ctx: Context, workers: IpcChild[]): Promise<Converg
     name: 'broker-restart',
     title: `mosquitto SIGKILLed and restarted after ${plan.brokerDownMs} ms, ${INSTANCES} × ${plan.perInstance} held`,
     heldPerInstance: ramps.map((r) => r.opened), rampMs, rampConvergedMs: rampConverged,
-    targetMs: CONVERGENCE_TARGETS.brokerRestartMs, event, teardown, retainedAfterRestart: rebuilt.count, after,
+    targetMs: CONVERGENCE_TARGETS.brokerRestartMs, event, teardown, retainedAfterRestart, after,
   }, startedAt);
 }
 
@@ -210,13 +237,19 @@ async function openOn(workers: IpcChild[], server: ServerUnderTest, count: numbe
   return { opened, ms: performance.now() - started };
 }
 
-async function liveSet(workers: IpcChild[]): Promise<ViewDigestValue> {
-  return ViewDigest.combine(await Promise.all(workers.map((w) => w.request<ViewDigestValue>({ type: 'digest' }))));
+/** `owners[i]`: the instance worker i connects to. */
+async function liveSet(workers: IpcChild[], owners: readonly string[]): Promise<LiveSet> {
+  const digests = await Promise.all(workers.map((w) => w.request<ViewDigestValue>({ type: 'digest' })));
+  const byOwner: Record<string, number> = {};
+  digests.forEach((d, i) => (byOwner[owners[i]!] = (byOwner[owners[i]!] ?? 0) + d.count));
+  return { ...ViewDigest.combine(digests), byOwner };
 }
 
+const instanceId = (i: number) => `bench-${i + 1}`;
+
 /** After a ramp: ms until every view held the live set exactly (null: not within `rampObserveMs`, which fails the scenario). */
-async function waitForLiveSet(ctx: Context, workers: IpcChild[], rampMs: number): Promise<number | null> {
-  const expected = await liveSet(workers);
+async function waitForLiveSet(ctx: Context, workers: IpcChild[], owners: readonly string[], rampMs: number): Promise<number | null> {
+  const expected = await liveSet(workers, owners);
   ctx.log(`convergence: holding ${expected.count} (opened in ${(rampMs / 1000).toFixed(1)} s); waiting for every view to show them`);
   const window = await watchConvergence(ctx.servers, expected, await sampleAll(ctx.servers), watch(ctx.plan, ctx.plan.rampObserveMs, []));
   if (window.convergedMs === null) {
@@ -230,15 +263,20 @@ async function afterChecks(ctx: Context, droppedBeforeKill: number | null): Prom
   const { plan, broker, sys, servers } = ctx;
   const endedAt = Date.now();
   const ghosts = (await sampleAll(servers)).map((s) => s.records);
-  const stale = await staleRetainedRecords(broker.url, PREFIX, plan.probeWindowMs, plan.probeEndAtMarker);
+  const stale = await retainedRecords(broker.url, PREFIX, { windowMs: plan.probeWindowMs, endAtMarker: plan.probeEndAtMarker, maxRounds: 6 });
   const fresh = plan.waitForSysTick ? await sys.tickAfter(endedAt, 12_000) : false;
   const dropped = sys.droppedIn(broker.run);
+  const sysRetainedCount = fresh ? sys.retainedIn(broker.run)?.value ?? null : null;
+  if (stale.count === 0 && stale.complete && sysRetainedCount !== null) ctx.nonRecordRetained ??= sysRetainedCount;
   return {
     ghosts,
     staleRetained: stale.count,
     staleRetainedByInstance: stale.byInstance,
     staleRetainedExamples: stale.examples,
     staleProbeListenedMs: stale.listenedMs,
+    staleProbeRounds: stale.rounds,
+    staleProbeComplete: stale.complete,
+    sysRetainedCount,
     droppedCounter: dropped?.value ?? null,
     droppedCounterFresh: fresh && dropped !== null,
     ...(droppedBeforeKill !== null || ctx.broker.run > 1 ? { droppedCounterBeforeKill: droppedBeforeKill } : {}),
@@ -278,7 +316,7 @@ function finish(
   if (teardown && teardown.convergedMs === null) failures.push(`${name}: after the teardown the views were not empty within ${teardown.observedMs} ms`);
   const ghosts = after.ghosts.reduce((a, b) => a + b, 0);
   if (ghosts) leaks.push(`${name}: ${ghosts} ghost records (per instance ${after.ghosts.join(', ')})`);
-  if (after.staleRetained) leaks.push(`${name}: ${after.staleRetained} stale retained records on the broker`);
+  if (after.staleRetained) leaks.push(`${name}: ${after.staleRetained}${after.staleProbeComplete ? '' : ' or more'} stale retained records on the broker`);
   for (const message of [...failures, ...leaks]) ctx.log(`convergence: FAIL ${message}`);
   return { ...partial, instanceLog, instanceLogCounts, brokerLog, pass: !failures.length && !leaks.length, failures, leaks };
 }

@@ -35,7 +35,7 @@ export function sampleAll(servers: readonly ServerUnderTest[]): Promise<ServerSa
  */
 export async function watchConvergence(
   servers: readonly ServerUnderTest[],
-  expected: ViewDigestValue,
+  expected: ViewDigestValue & { byOwner: Record<string, number> },
   before: readonly ServerSample[],
   options: WatchOptions,
   event: () => Promise<unknown> = async () => {},
@@ -77,27 +77,26 @@ export async function watchConvergence(
     expected: expected.count,
     convergedMs,
     perInstanceMs: streakStart,
-    countsAt: countsAt(samples, options.marksSeconds, convergedMs !== null),
+    countsAt: countsAt(samples, options.marksSeconds),
     maxDeviation: Math.max(...maxDeviationPerInstance),
     maxDeviationPerInstance,
     observedMs: t,
     holdMs: options.holdMs,
     resyncs: last.map((s, i) => (s.bridge && before[i]?.bridge ? s.bridge.resyncs - before[i]!.bridge!.resyncs : null)),
     timeline: thin(samples, 500),
+    final: last.map((s) => ({ byOwner: s.viewByOwner ?? {}, bridge: s.bridge ?? null })),
+    expectedByOwner: expected.byOwner,
   };
 }
 
-/** The sample nearest each mark; past the end of a converged watch, the last one (the views stayed exact). */
-function countsAt(samples: ConvergenceSample[], marks: number[], converged: boolean): ConvergenceWindow['countsAt'] {
+/** The sample nearest each mark within the watch. */
+function countsAt(samples: ConvergenceSample[], marks: number[]): ConvergenceWindow['countsAt'] {
   const end = samples.at(-1);
   if (!end) return [];
   const out: ConvergenceWindow['countsAt'] = [];
   for (const atSecond of marks) {
     const at = atSecond * 1000;
-    if (at > end.t + 250) {
-      if (converged) out.push({ atSecond, counts: end.counts });
-      continue;
-    }
+    if (at > end.t + 250) continue; // not watched that long
     let best = samples[0]!;
     for (const s of samples) if (Math.abs(s.t - at) < Math.abs(best.t - at)) best = s;
     out.push({ atSecond, counts: best.counts });

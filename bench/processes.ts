@@ -92,6 +92,10 @@ export async function startServer(kind: ServerKind, env: Record<string, string> 
       BIND_IP: '127.0.0.1',
       LOG_LEVEL: 'warn',
       BENCH_PRESENCE: kind === 'ddp-only' ? 'off' : 'on',
+      // The load generators pack thousands of clients onto each source address, which no real
+      // network does; the per-address inbound budget would throttle the ramp. The attack scenario
+      // turns it back on (its defaults) by passing an empty value.
+      DDP_MAX_INBOUND_BYTES_PER_SECOND_PER_ADDRESS: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -109,12 +113,17 @@ export async function startServer(kind: ServerKind, env: Record<string, string> 
   };
 }
 
-/** Load generators, each on its own 127.0.0.x source address. */
-export async function startWorkers(count: number, firstAddress = 10): Promise<IpcChild[]> {
+/**
+ * Load generators, each on its own 127.0.0.x source address; or, with
+ * `addresses`, each on the list it gives for worker i (used round-robin per
+ * connection: the server's inbound budget charges each new socket to its
+ * address, so one address opens only about 2,000 at once and 256 a second).
+ */
+export async function startWorkers(count: number, firstAddress = 10, addresses?: (worker: number) => string[]): Promise<IpcChild[]> {
   const workers = Array.from({ length: count }, (_, i) => {
     const child = fork(here('dist/worker.mjs'), [], {
       execArgv: [],
-      env: { ...process.env, BENCH_LOCAL_ADDRESS: `127.0.0.${firstAddress + i}` },
+      env: { ...process.env, BENCH_LOCAL_ADDRESS: addresses ? addresses(i).join(',') : `127.0.0.${firstAddress + i}` },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     return new IpcChild(child, `worker-${i}`);

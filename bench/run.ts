@@ -3,16 +3,17 @@
  * connect rate, close→removal latency, CPU per 1,000 connect+close events
  * and records left, for (a) this app, (b) its DDP server without presence,
  * (c) a bare ws server and (d) Socket.IO doing the same presence work; then
- * a churn soak of (a), the 3-instance MQTT scale-out, and (a) under attack
- * (bench/attack-scenario.ts). Every server is its own process; load comes
- * from separate worker processes on 127.0.0.x.
+ * a churn soak of (a), the 3-instance MQTT scale-out, its convergence after
+ * a burst of disconnects and a broker restart (bench/convergence-scenario.ts),
+ * and (a) under attack (bench/attack-scenario.ts). Every server is its own
+ * process; load comes from separate worker processes on 127.0.0.x (127.0.1.x
+ * for convergence).
  * Writes bench/results/<timestamp>.json and .svg, prints a markdown table.
  *
- * Then convergence after a burst of disconnects and a broker restart
- * (bench/convergence-scenario.ts).
  * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack runs one
  * section (with --only attack or --only convergence the run fails when a target
- * is missed); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
+ * is missed; ghosts or stale retained records after a convergence scenario
+ * fail any run); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
  * --no-soak, --no-scale-out, --no-convergence (for profiling).
  */
 import { execSync } from 'node:child_process';

@@ -10,7 +10,11 @@
  * found late in a round, default 120); --transport NAME (only that one);
  * --seed S (the first round's seed); --path P with --seed and --transport
  * (replay one counterexample, then shrink it further); --max-frame-bytes B
- * (the app's DDP_MAX_FRAME_BYTES, default 16384).
+ * (the app's DDP_MAX_FRAME_BYTES, default 16384); --rss-headroom-mb M (how
+ * far RSS may grow over the app's baseline, default 256: twice the bounded
+ * suite's, because under minutes of nonstop xhr cases RSS levels off about
+ * 150 MB up, SockJS keeping each closed xhr session for its 60 s
+ * disconnect delay; a leak keeps climbing past that).
  * Example: `npm run fuzz -- --minutes 30 --transport sockjs-xhr`.
  */
 import fc from 'fast-check';
@@ -18,35 +22,45 @@ import { parseArgs } from 'node:util';
 import type { FuzzCase } from '../tests/fuzz/arbitraries';
 import { defaultFuzzTargetOptions, FuzzTarget } from '../tests/fuzz/fuzz-target';
 import { fuzzProperty, knownCrashCases } from '../tests/fuzz/properties';
+import { connectionCount } from '../tests/fuzz/bystander';
 import { TRANSPORTS, type TransportName } from '../tests/fuzz/transports';
 
 const USAGE =
-  'usage: npm run fuzz -- [--minutes N] [--round-seconds S] [--shrink-seconds S] [--transport NAME] [--seed S [--path P]] [--max-frame-bytes B]\n' +
+  'usage: npm run fuzz -- [--minutes N] [--round-seconds S] [--shrink-seconds S] [--transport NAME] [--seed S [--path P]] [--max-frame-bytes B] [--rss-headroom-mb M]\n' +
   `transports: ${TRANSPORTS.join(', ')}\n`;
-
-const { values } = parseArgs({
-  strict: true,
-  allowPositionals: false,
-  options: {
-    minutes: { type: 'string', default: '5' },
-    'round-seconds': { type: 'string', default: '60' },
-    'shrink-seconds': { type: 'string', default: '120' },
-    transport: { type: 'string' },
-    seed: { type: 'string' },
-    path: { type: 'string' },
-    'max-frame-bytes': { type: 'string', default: String(defaultFuzzTargetOptions.maxFrameBytes) },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
-
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
 
 function usageError(message: string): never {
   process.stderr.write(`${message}\n${USAGE}`);
   process.exit(2);
+}
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      strict: true,
+      allowPositionals: false,
+      options: {
+        minutes: { type: 'string', default: '5' },
+        'round-seconds': { type: 'string', default: '60' },
+        'shrink-seconds': { type: 'string', default: '120' },
+        transport: { type: 'string' },
+        seed: { type: 'string' },
+        path: { type: 'string' },
+        'max-frame-bytes': { type: 'string', default: String(defaultFuzzTargetOptions.maxFrameBytes) },
+        'rss-headroom-mb': { type: 'string', default: '256' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+}
+
+const { values } = parseCommandLine();
+
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
 }
 
 function positiveNumber(name: string, raw: string): number {
@@ -65,6 +79,7 @@ const minutes = positiveNumber('minutes', values.minutes);
 const roundMs = positiveNumber('round-seconds', values['round-seconds']) * 1000;
 const shrinkMs = positiveNumber('shrink-seconds', values['shrink-seconds']) * 1000;
 const maxFrameBytes = Math.round(positiveNumber('max-frame-bytes', values['max-frame-bytes']));
+const rssHeadroomBytes = positiveNumber('rss-headroom-mb', values['rss-headroom-mb']) * 2 ** 20;
 if (values.transport !== undefined && !TRANSPORTS.includes(values.transport as TransportName)) {
   usageError(`--transport must be one of ${TRANSPORTS.join(', ')}, got '${values.transport}'`);
 }
@@ -74,10 +89,17 @@ if (values.path !== undefined && (values.seed === undefined || values.transport 
 const transports = values.transport ? [values.transport as TransportName] : [...TRANSPORTS];
 const firstSeed = values.seed === undefined ? undefined : seedOf(values.seed);
 
-const target = await FuzzTarget.start({ maxFrameBytes });
+const target = await FuzzTarget.start({ maxFrameBytes, rssHeadroomBytes });
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 let totalCases = 0;
 let failure: { transport: TransportName; details: fc.RunDetails<[FuzzCase]> } | null = null;
+
+/** RSS and open connections, for spotting leaks round by round. */
+async function appState(): Promise<string> {
+  if (!target.isAlive()) return 'app exited';
+  const connections = await connectionCount(target.url).catch((error: Error) => `unknown (${error.message})`);
+  return `app RSS ${mib(target.rssBytes())} MiB (baseline ${mib(target.baselineRssBytes)} MiB), ${connections} connections open`;
+}
 
 /** One fast-check run; every run starts with the known crashes, so a path counts them too. */
 async function check(transport: TransportName, seed: number, timeLimitMs: number, path?: string): Promise<fc.RunDetails<[FuzzCase]>> {
@@ -105,7 +127,8 @@ try {
   if (values.path !== undefined) {
     const transport = transports[0]!;
     process.stdout.write(`replaying ${transport} seed ${firstSeed} path ${values.path} (app pid ${target.pid}) … `);
-    const details = await shrinkFurther(transport, await check(transport, firstSeed!, shrinkMs, values.path));
+    const replayed = await check(transport, firstSeed!, shrinkMs, values.path);
+    const details = replayed.failed && replayed.interrupted ? await shrinkFurther(transport, replayed) : replayed;
     process.stdout.write(details.failed ? 'FAILED\n' : 'passed\n');
     if (details.failed) failure = { transport, details };
   } else {
@@ -122,7 +145,7 @@ try {
         seed = undefined;
         totalCases += details.numRuns;
         if (details.failed && details.interrupted) details = await shrinkFurther(transport, details);
-        process.stdout.write(`${details.numRuns} cases, ${details.failed ? 'FAILED' : 'ok'}; ${target.isAlive() ? `app RSS ${mib(target.rssBytes())} MiB (baseline ${mib(target.baselineRssBytes)} MiB)` : 'app exited'}\n`);
+        process.stdout.write(`${details.numRuns} cases, ${details.failed ? 'FAILED' : 'ok'}; ${await appState()}\n`);
         if (details.failed) {
           failure = { transport, details };
           break outer;

@@ -18,7 +18,10 @@ type Command =
   | { id: number; type: 'digest' }
   | { id: number; type: 'probe'; protocol: Protocol; url: string; monitors: number; token: string; ratePerSecond: number; seconds: number };
 
-const localAddress = process.env.BENCH_LOCAL_ADDRESS ?? '127.0.0.1';
+// One address, or a comma-separated list used round-robin by `open` (probes use the first).
+const localAddresses = (process.env.BENCH_LOCAL_ADDRESS ?? '127.0.0.1').split(',');
+const localAddress = localAddresses[0]!;
+let nextAddress = 0;
 const held: HeldConnection[] = [];
 
 process.on('message', async (command: Command) => {
@@ -65,7 +68,7 @@ async function openMany(protocol: Protocol, url: string, count: number, concurre
     while (next < count && failed === 0) {
       next++;
       try {
-        held.push(await openConnection(protocol, url, localAddress));
+        held.push(await openConnection(protocol, url, localAddresses[nextAddress++ % localAddresses.length]!));
         opened++;
       } catch (error) {
         failed++;

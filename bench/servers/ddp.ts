@@ -22,10 +22,26 @@ const sink: LogSink | undefined = process.env.BENCH_QUIET_SESSIONS === '1'
   : undefined;
 const app = await startStandaloneApp(config, { presence, log: createLogger(config.logLevel, sink) });
 let digest: ViewDigest | null = null;
+/** With the digest: how many of the view's records each instance owns (which peer's records a lagging view lacks). */
+const perOwner: Record<string, number> = {};
 if (process.env.BENCH_VIEW_DIGEST === '1' && app.presence) {
   await app.presence.started;
   const d = new ViewDigest();
-  app.presence.view.observe({ added: (id) => d.add(id), removed: (id) => d.remove(id) });
+  const owners = new Map<string, string>();
+  app.presence.view.observe({
+    added: (id, fields) => {
+      d.add(id);
+      const owner = fields.instanceId ?? '?';
+      owners.set(id, owner);
+      perOwner[owner] = (perOwner[owner] ?? 0) + 1;
+    },
+    removed: (id) => {
+      d.remove(id);
+      const owner = owners.get(id);
+      owners.delete(id);
+      if (owner !== undefined) perOwner[owner]! -= 1;
+    },
+  });
   digest = d;
 }
 // The merged presence view: this instance's records plus every other instance's the bridge shows.
@@ -34,7 +50,7 @@ answerMeasurements(app.port, () => {
   return {
     records: app.presence?.view.count ?? 0,
     sockets: app.ddp.sessionCount,
-    ...(digest ? { view: digest.value() } : {}),
+    ...(digest ? { view: digest.value(), viewByOwner: { ...perOwner } } : {}),
     ...(status ? { bridge: { connected: status.connected, remoteRecords: status.remoteRecords, resyncs: status.resyncs, rejected: status.rejected as Record<string, number> } } : {}),
   };
 });

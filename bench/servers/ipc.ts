@@ -13,10 +13,12 @@ export interface ServerSample {
   sockets: number;
   /** Convergence scenario only (BENCH_VIEW_DIGEST=1): digest of the view's session ids, and the bridge's status. */
   view?: ViewDigestValue;
+  /** The view's records per owning instance id. */
+  viewByOwner?: Record<string, number>;
   bridge?: { connected: boolean; remoteRecords: number; resyncs: number; rejected: Record<string, number> };
 }
 
-export type Measure = () => Pick<ServerSample, 'records' | 'sockets' | 'view' | 'bridge'>;
+export type Measure = () => Pick<ServerSample, 'records' | 'sockets' | 'view' | 'viewByOwner' | 'bridge'>;
 
 export function answerMeasurements(port: number, measure: Measure): void {
   process.on('message', (message: { id: number; type: string; gc?: boolean }) => {

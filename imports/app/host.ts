@@ -22,6 +22,8 @@ export interface HostPublishThis {
   changed(collection: string, id: string, fields: Record<string, unknown>): void;
   removed(collection: string, id: string): void;
   ready(): void;
+  /** Stop the subscription with this error (`nosub` with it, for a client-safe Meteor.Error). */
+  error(error: Error): void;
   onStop(callback: () => void): void;
 }
 
@@ -30,6 +32,8 @@ export interface PresenceHost {
   onConnection(callback: (connection: HostConnection) => void): unknown;
   methods(methods: { [name: string]: (this: HostMethodThis, ...args: any[]) => any }): void;
   publish(name: string, handler: (this: HostPublishThis, ...args: any[]) => any): void;
+  /** `Meteor.Error`: errors built with it reach clients as they are (others become 500). */
+  Error: new (error: string | number, reason?: string, details?: string) => Error;
 }
 
 /** A type alias (not an interface) so it fits stores typed over Record<string, unknown>. */

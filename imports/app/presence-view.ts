@@ -47,7 +47,8 @@ export interface PresenceViewCallbacks {
   added(id: string, fields: PresenceFields): void;
   /** Changed fields only; a field set to `undefined` was removed (Meteor's observeChanges convention). */
   changed?(id: string, fields: PresenceFields): void;
-  removed(id: string): void;
+  /** `fields` are the record's last fields (e.g. its instanceId), for observers that keep no copy. */
+  removed(id: string, fields: PresenceFields): void;
 }
 
 export interface PresenceViewOptions {
@@ -140,6 +141,11 @@ export class PresenceView {
     for (const stop of this.stops.splice(0)) stop();
   }
 
+  /** Visit every visible record now (no copies): O(n), for the rare full scan (a window's refill). */
+  forEach(visit: (id: string, fields: PresenceFields) => void): void {
+    for (const [id, claim] of this.visible) visit(id, claim.fields);
+  }
+
   /**
    * Calls `added` for every visible record before returning (like a store's
    * observeChanges), then reports each change as it happens.
@@ -183,7 +189,7 @@ export class PresenceView {
       if (next) this.replaceVisible(id, shown, next);
       else {
         this.visible.delete(id);
-        this.emit(id, (o) => o.removed(id));
+        this.emit(id, (o) => o.removed(id, shown.fields));
       }
       return;
     }

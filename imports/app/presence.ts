@@ -1,7 +1,10 @@
 import type { Logger } from '../log/logger';
 import { RECORD_LIMITS, validateConnectedUser } from './connected-user-schema';
-import type { ConnectedUser, HostConnection, HostPublishThis, PresenceCollection, PresenceHost } from './host';
+import type { ConnectedUser, HostConnection, PresenceCollection, PresenceHost } from './host';
+import { parseListOptions } from './list-options';
 import { LiveCount } from './live-count';
+import { LiveStats, STATS_NAMES } from './live-stats';
+import { publishMonitorList } from './monitor-list-publication';
 import type { PresencePolicy, ViewerRole } from './permission-policy';
 import { PresenceView } from './presence-view';
 import type { RemoteRecords } from './remote-records';
@@ -16,9 +19,14 @@ import type { RemoteRecords } from './remote-records';
  * - method `presence.role`: what `list.connectedUsers` would show the caller;
  * - publication `list.connectedUsers`: monitors see the merged presence view
  *   (this instance's records and, given `remoteRecords`, other instances'),
- *   others only their own record without clientAddress (the policy decides);
+ *   all of it or, with `{search, instanceId, sort, limit}` next to the token,
+ *   a filtered list or a live window (list-options.ts, monitor-list-publication.ts),
+ *   sent in batches that yield; others only their own record without
+ *   clientAddress, whatever options they pass (the policy decides);
  * - publication `list.connectedUsers.count`: `{_id: "total", count}` in the
- *   client collection `connectedUsers.count`, for everyone, counting the view.
+ *   client collection `connectedUsers.count`, for everyone, counting the view;
+ * - publication `presence.stats`: per-instance and total connections, rates
+ *   and 15 minutes of history, monitors only (live-stats.ts).
  *
  * Example: `registerPresence(Meteor, ConnectedUsers, { instanceId, policy, log })`.
  * It writes nothing to the users collection and holds no per-connection
@@ -32,6 +40,8 @@ export const PRESENCE_NAMES = {
   collection: 'connectedUsers',
   listPublication: 'list.connectedUsers',
   countPublication: 'list.connectedUsers.count',
+  /** Monitors only; documents in collection `presence.stats` (live-stats.ts). */
+  statsPublication: STATS_NAMES.publication,
   getSessionIdMethod: 'getSessionId',
   roleMethod: 'presence.role',
 } as const;
@@ -42,6 +52,8 @@ export interface PresenceOptions {
   log: Logger;
   /** Count updates to subscribers are batched over this window (default 50 ms). */
   countCoalesceMs?: number;
+  /** A monitor's initial documents go out this many at a time, yielding between batches (default 500). */
+  publishBatchSize?: number;
   /**
    * Other instances' records (the MQTT bridge's). Given, the view takes only
    * this instance's records from the store; absent, the whole store is the
@@ -52,6 +64,8 @@ export interface PresenceOptions {
 
 export interface PresenceApp {
   readonly liveCount: LiveCount;
+  /** Per-instance and total connections and rates with history; sampling once `started` resolves. */
+  readonly liveStats: LiveStats;
   /** What monitors see and the count counts; live once `started` resolves. */
   readonly view: PresenceView;
   /** Resolves once startup has cleared this instance's stale records and the view is live; rejects if that failed. */
@@ -64,6 +78,7 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   const { instanceId, policy, log } = options;
   const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
   const view = new PresenceView({ instanceId, log, remote: options.remoteRecords });
+  const liveStats = new LiveStats({ ownInstanceId: instanceId, log });
   let markStarted!: { resolve(): void; reject(error: unknown): void };
   const started = new Promise<void>((resolve, reject) => (markStarted = { resolve, reject }));
   started.catch(() => {}); // the startup callback's own failure is reported by the host; this only informs waiters
@@ -85,6 +100,7 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
       // After the cleanup, so nothing stale is ever in the view.
       await view.start(collection.find({}));
       liveCount.start(view);
+      liveStats.start(view);
       markStarted.resolve();
     } catch (error) {
       markStarted.reject(error);
@@ -116,7 +132,12 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
 
   host.publish(PRESENCE_NAMES.listPublication, async function (...params: unknown[]) {
     const role = await roleOf(this.connection, this.userId, params);
-    if (role === 'monitor') return void publishView(this, view);
+    if (role === 'monitor') {
+      // Validated before anything is published; only monitors' options are read (others get their own record regardless).
+      const parsed = parseListOptions(params[0]);
+      if (!parsed.ok) return void this.error(new host.Error(400, parsed.reason));
+      return void publishMonitorList(this, view, parsed.options, PRESENCE_NAMES.collection, options.publishBatchSize);
+    }
     // Only its own record, which only this instance's store holds: the store's cursor is the cheapest way.
     return collection.find({ _id: this.connection.id }, { fields: { clientAddress: 0 } });
   });
@@ -125,8 +146,15 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
     liveCount.serve(this);
   });
 
+  host.publish(PRESENCE_NAMES.statsPublication, async function (...params: unknown[]) {
+    // Others get an empty, ready subscription (as presence.bridgeStatus does).
+    if ((await roleOf(this.connection, this.userId, params)) !== 'monitor') return void this.ready();
+    liveStats.serve(this);
+  });
+
   return {
     liveCount,
+    liveStats,
     view,
     started,
     async settled() {
@@ -135,20 +163,9 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   };
 }
 
-/** The view to one subscriber, live: the same frames a returned cursor would send (added…, ready, then changes). */
-function publishView(sub: HostPublishThis, view: PresenceView): void {
-  const name = PRESENCE_NAMES.collection;
-  const handle = view.observe({
-    added: (id, fields) => sub.added(name, id, fields),
-    changed: (id, fields) => sub.changed(name, id, fields),
-    removed: (id) => sub.removed(name, id),
-  });
-  sub.onStop(() => handle.stop());
-  sub.ready();
-}
-
 function buildRecord(connection: HostConnection, instanceId: string): ConnectedUser {
-  const clientAddress = typeof connection.clientAddress === 'string' ? connection.clientAddress : undefined;
+  // Cut like the user agent: an address from a forwarded header can be anything, and a record that fails validation would leave the client invisible.
+  const clientAddress = typeof connection.clientAddress === 'string' ? connection.clientAddress.slice(0, RECORD_LIMITS.maxClientAddressLength) : undefined;
   const rawUserAgent = connection.httpHeaders?.['user-agent'];
   const userAgent = typeof rawUserAgent === 'string' && rawUserAgent ? rawUserAgent.slice(0, RECORD_LIMITS.maxUserAgentLength) : undefined;
   const _id = connection.id;

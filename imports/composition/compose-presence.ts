@@ -25,8 +25,8 @@ import { publishBridgeStatus } from './bridge-status-publication';
  *
  * Caveats: call it before the host runs its startup callbacks; the bridge
  * starts from a startup callback once presence has cleared this instance's
- * stale records (so nothing stale is announced). `stop()` stops the bridge
- * only; closing the host is the caller's business.
+ * stale records (so nothing stale is announced). `stop()` stops the stats
+ * sampler and the bridge only; closing the host is the caller's business.
  */
 export interface ComposePresenceOptions {
   config: Pick<Config, 'presence' | 'mqtt'>;
@@ -44,7 +44,7 @@ export interface ComposedPresence {
   /** Null without MQTT configuration (MQTT_URL). */
   bridge: MqttBridge | null;
   policy: PresencePolicy;
-  /** Stop the bridge: others drop our records at once, and our retained records are cleared. */
+  /** Stop the stats sampler and the bridge: others drop our records at once, and our retained records are cleared. */
   stop(): Promise<void>;
 }
 
@@ -85,6 +85,7 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
     bridge,
     policy,
     async stop() {
+      presence.liveStats.stop();
       await bridge?.stop();
     },
   };

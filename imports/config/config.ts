@@ -70,6 +70,8 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
       maxSockets: optionalInteger(env, 'DDP_MAX_SOCKETS'),
       maxPendingSocketsPerAddress: optionalInteger(env, 'DDP_MAX_PENDING_SOCKETS_PER_ADDRESS'),
       maxSessionsPerAddress: optionalInteger(env, 'DDP_MAX_SESSIONS_PER_ADDRESS'),
+      maxInboundBytesPerSecondPerAddress: optionalInteger(env, 'DDP_MAX_INBOUND_BYTES_PER_SECOND_PER_ADDRESS'),
+      inboundBurstBytesPerAddress: optionalInteger(env, 'DDP_INBOUND_BURST_BYTES_PER_ADDRESS'),
       allowedOrigins: env.DDP_ALLOWED_ORIGINS
         ? env.DDP_ALLOWED_ORIGINS.split(',').map((origin) => origin.trim().toLowerCase()).filter(Boolean)
         : undefined,

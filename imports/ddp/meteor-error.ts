@@ -44,13 +44,20 @@ export interface WireError {
 
 /** Stable codes and reasons the server itself produces. */
 export const DdpErrors = {
-  methodNotFound: (name: string) => new MeteorError(404, `Method '${name}' not found`),
-  subscriptionNotFound: (name: string) => new MeteorError(404, `Subscription '${name}' not found`),
+  methodNotFound: (name: string) => new MeteorError(404, `Method '${echoName(name)}' not found`),
+  subscriptionNotFound: (name: string) => new MeteorError(404, `Subscription '${echoName(name)}' not found`),
   internal: () => new MeteorError(500, 'Internal server error'),
   tooManyParams: (max: number) => new MeteorError(400, `Too many parameters (at most ${max})`),
   // ddp-server livedata_server.js, when DDPRateLimiter._check refuses a method or sub.
   tooManyRequests: (message: string, timeToReset: number) => new MeteorError('too-many-requests', message, { timeToReset }),
 } as const;
+
+/** Names a client made up are echoed at most this long: the reply must not outgrow the request (Meteor echoes them whole, twice). */
+const MAX_ECHOED_NAME = 256;
+
+function echoName(name: string): string {
+  return name.length > MAX_ECHOED_NAME ? name.slice(0, MAX_ECHOED_NAME) + '…' : name;
+}
 
 /** Connection-level `{msg:"error"}` reasons, exactly as Meteor words them. */
 export type ProtocolErrorReason =

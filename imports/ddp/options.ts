@@ -107,6 +107,12 @@ export interface DdpServerOptions {
    */
   socketCostBytes: number;
   /**
+   * Each inbound frame counts as this many bytes on top of its payload: the
+   * work per frame (parse, reply) does not shrink with its size, so a flood
+   * of empty frames is slowed like one of large frames.
+   */
+  frameCostBytes: number;
+  /**
    * A TCP connection that has not sent complete HTTP request headers this
    * long after accept gets 408 and is closed (Node's default is 60 s, checked
    * only every 30 s). Also Node's `headersTimeout` for later requests on a
@@ -156,6 +162,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   maxInboundBytesPerSecondPerAddress: 1024 * 1024,
   inboundBurstBytesPerAddress: 8 * 1024 * 1024,
   socketCostBytes: 4 * 1024,
+  frameCostBytes: 64,
   httpHeadersTimeoutMs: 10_000,
   allowedOrigins: [],
   httpForwardedCount: 0,

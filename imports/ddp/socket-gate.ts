@@ -11,7 +11,7 @@ export interface SessionOpener {
   /** The socket closed; admission control stops counting it as pending `connect`. */
   socketClosed(socket: TransportSocket): void;
   readonly mistakes: ClientMistakeLog;
-  readonly options: { readonly maxOffendingMessageBytes: number; readonly maxParams: number; readonly maxFrameBytes: number };
+  readonly options: { readonly maxOffendingMessageBytes: number; readonly maxParams: number; readonly maxFrameBytes: number; readonly frameCostBytes: number };
   /** The client address the per-address bounds count by. */
   clientAddressOf(socket: TransportSocket): string;
   /** Charge `bytes` to that address's inbound budget; ms its sockets must stop reading (0: none). */
@@ -42,10 +42,7 @@ export class SocketGate implements TransportSocketEvents {
   }
 
   onFrame(frame: string): void {
-    if (!this.socket.inboundMeteredByTransport) {
-      const waitMs = this.opener.chargeInbound(this.address, frame.length);
-      if (waitMs > 0) this.socket.pauseReading(waitMs);
-    }
+    if (!this.socket.inboundMeteredByTransport) this.charge(frame.length);
     try {
       let msg: DdpMessage | null;
       try {
@@ -72,6 +69,16 @@ export class SocketGate implements TransportSocketEvents {
     } catch (error) {
       this.log.error('Internal exception while processing message', { session: this.session?.id, error });
     }
+  }
+
+  onRawFrame(bytes: number): void {
+    this.charge(bytes);
+  }
+
+  /** What the sender sent counts against its address's budget; over it, its socket is not read for a while. */
+  private charge(bytes: number): void {
+    const waitMs = this.opener.chargeInbound(this.address, bytes + this.opener.options.frameCostBytes);
+    if (waitMs > 0) this.socket.pauseReading(waitMs);
   }
 
   /** Refused bytes were still received: they count against the address's budget, so a stream of oversize frames is slowed like any other. */

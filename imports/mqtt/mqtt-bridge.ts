@@ -329,7 +329,9 @@ export class MqttBridge {
       const sessionId = topic.slice(topic.lastIndexOf('/') + 1);
       if (payload.length === 0 || this.local.has(sessionId)) return;
       this.clearedThisRound++;
-      this.pendingClears.push(client.publishAsync(topic, '', { qos: 1, retain: true }).catch(() => {}));
+      const clear = client.publishAsync(topic, '', { qos: 1, retain: true }).catch(() => {});
+      // Only a cleanup round waits for its clears; outside one, nobody would ever drain the list.
+      if (this.cleanupRoundOpen()) this.pendingClears.push(clear);
       return;
     }
     let epochOk = false;
@@ -384,6 +386,11 @@ export class MqttBridge {
     }, afterMs);
     timer.unref();
     this.digestChecks.set(instanceId, timer);
+  }
+
+  private cleanupRoundOpen(): boolean {
+    for (const { target } of this.rounds.values()) if (target.kind !== 'instance') return true;
+    return false;
   }
 
   private scheduleStatusCheck(instanceId: string, afterMs: number): void {

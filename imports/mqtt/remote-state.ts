@@ -214,7 +214,9 @@ export class RemoteState {
   /** The timer a `check digest later` asked for has fired. */
   checkDigest(instanceId: string, now: number): RemoteOperation[] {
     const instance = this.instances.get(instanceId);
-    if (!instance || instance.mismatchSince === null || instance.unconfirmed) return [];
+    if (!instance || instance.mismatchSince === null) return [];
+    // A resync is under way: look again once it has had time to end.
+    if (instance.unconfirmed) return [{ op: 'check digest later', instanceId, afterMs: this.limits.digestSettleMs }];
     if (instance.partial || this.digestMatches(instance)) { // partial: no digest checks (it became so while one was pending)
       instance.mismatchSince = null;
       return [];
@@ -253,6 +255,7 @@ export class RemoteState {
         // status and records when it reconnects, and monitors should not see
         // all of them leave and come back meanwhile.
         instance.unconfirmed = null;
+        instance.mismatchSince = null;
         instance.awaitingStatus = true;
         ops.push({ op: 'check status later', instanceId: id, afterMs: this.limits.statusGraceMs });
         continue;
@@ -293,9 +296,11 @@ export class RemoteState {
       instance.mismatchSince = null;
       return [];
     }
-    if (instance.mismatchSince !== null) return []; // a check is already scheduled
-    instance.mismatchSince = now;
-    return [{ op: 'check digest later', instanceId, afterMs: this.limits.digestSettleMs }];
+    // Asked again on every disagreeing digest (at least every few seconds):
+    // the bridge keeps one timer per instance, so a lost timer or a dropped
+    // resync can never leave a view wrong for good.
+    instance.mismatchSince ??= now;
+    return [{ op: 'check digest later', instanceId, afterMs: Math.max(0, instance.mismatchSince + this.limits.digestSettleMs - now) }];
   }
 
   private digestMatches(instance: InstanceState): boolean {
@@ -331,12 +336,20 @@ export class RemoteState {
    * fill the table. Its retained status on the broker says `offline` anyway.
    */
   private evictOneOffline(): boolean {
-    for (const [id, instance] of this.instances) {
-      if (instance.currentEpoch !== null || instance.awaitingStatus) continue;
-      this.forget(id, instance, []);
-      return true;
-    }
-    return false;
+    // First an offline instance; then one that only ever sent a status (no
+    // record, no digest: a real instance publishes its digest at connect, so
+    // this is what a flood of made-up `online` statuses looks like).
+    const victim =
+      this.find((i) => i.currentEpoch === null && !i.awaitingStatus) ??
+      this.find((i) => i.records.size === 0 && i.lastDigest === null && !i.awaitingStatus);
+    if (!victim) return false;
+    this.forget(victim[0], victim[1], []);
+    return true;
+  }
+
+  private find(predicate: (instance: InstanceState) => boolean): [string, InstanceState] | undefined {
+    for (const entry of this.instances) if (predicate(entry[1])) return entry;
+    return undefined;
   }
 
   private forget(instanceId: string, instance: InstanceState, ops: RemoteOperation[]): void {

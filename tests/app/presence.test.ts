@@ -144,3 +144,4 @@ describe('presence: ConnectedUsers, getSessionId, list.connectedUsers', () => {
     assert.equal(app.ddp.sessionCount, 0);
   });
 });
+

@@ -95,4 +95,26 @@ describe('inbound budget on the wire', () => {
     assert.equal(await upgradeStatus(), 101);
     assert.equal(await upgradeStatus(), 503, 'two refused 16 KB frames overdrew the 20 KB burst');
   });
+
+  test('empty frames count too (frameCostBytes each): a flood of them overdraws the address like any other', async () => {
+    const status = (url: string, localAddress: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(url, { localAddress });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => (ws.terminate(), resolve(101)));
+        ws.on('error', () => {});
+      });
+    for (const [url, address, frame] of [
+      [server.wsUrl, '127.0.0.44', ''],
+      [`ws://127.0.0.1:${server.port}/sockjs/123/abcdefgh/websocket`, '127.0.0.45', '[]'], // sockjs parses `[]` into no message at all
+    ] as const) {
+      const ws = new WebSocket(url, { localAddress: address });
+      await new Promise((r) => ws.on('open', r));
+      // 1,000 frames × 64 B of frame cost: well past the 20 KB burst, although their payload is (almost) nothing.
+      for (let i = 0; i < 1000; i++) ws.send(frame);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await status(server.wsUrl, address), 503, `${url}: the flood overdrew ${address}`);
+      ws.terminate();
+    }
+  });
 });

@@ -206,4 +206,15 @@ describe('per-client bounds', () => {
     client.close();
     await slow.close();
   });
+
+  test('an unknown method or publication name is echoed at most 256 characters long', async () => {
+    const { client } = await RawDdpClient.connect(server.wsUrl);
+    const name = 'm'.repeat(100_000);
+    client.send({ msg: 'method', id: 'n', method: name });
+    client.send({ msg: 'sub', id: 'n', name });
+    await client.until((f) => f.msg === 'result');
+    await client.until((f) => f.msg === 'nosub');
+    for (const raw of client.rawFrames) assert.ok(raw.length < 1000, `reply of ${raw.length} characters`);
+    client.close();
+  });
 });

@@ -77,7 +77,7 @@ const hugeNumber = fc.constantFrom(
   -(2 ** 63),
 );
 
-/** Numbers, including ones JSON.parse rounds (written as text, see `rawNumberText`). */
+/** Numbers JSON can carry, extremes included (literals JSON.stringify never writes: `rawNumberFrame`). */
 const anyNumber = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), hugeNumber);
 
 const validBase64 = fc.uint8Array({ maxLength: 48 }).map((bytes) => Buffer.from(bytes).toString('base64'));

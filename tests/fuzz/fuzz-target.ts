@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { spawnApp, type AppProcess } from '../helpers/app-process';
-import { freshClientGetsSessionId } from './transports';
+import { freshClientGetsSessionId } from './bystander';
 
 /**
  * The app under fuzz: the real `npm start` entry point as a child process
@@ -129,6 +129,12 @@ export class FuzzTarget {
   private async startInstance(): Promise<Instance> {
     const app = await spawnApp({
       DDP_MAX_FRAME_BYTES: String(this.options.maxFrameBytes),
+      // SockJS xhr has no client-side close: a connected session the fuzzer
+      // abandons lives until its heartbeat gives up. At 1 s + 1 s they end
+      // within ~2 s instead of 30 s, so RSS measures leaks, not a backlog of
+      // thousands of idle sessions (pings in cases add coverage too).
+      DDP_HEARTBEAT_INTERVAL_MS: '1000',
+      DDP_HEARTBEAT_TIMEOUT_MS: '1000',
       LOG_LEVEL: 'info',
       MQTT_URL: '',
       MONGO_URL: '',
@@ -168,6 +174,9 @@ export class FuzzTarget {
    * fresh client completes `connect` and gets its own session id back.
    */
   async assertHealthy(): Promise<void> {
+    // The app logs every connection; keep only recent lines (a crash's stack is among the last).
+    const output = this.current?.app.output;
+    if (output && output.length > 2000) output.splice(0, output.length - 200);
     // A crash caused by the batch may still be unwinding; give the exit a moment to land.
     await new Promise((r) => setImmediate(r));
     let dead = await this.deathReport();

@@ -34,7 +34,11 @@ export interface FuzzChannel {
   readonly messages: Array<Record<string, unknown>>;
   /** Wire-contract breaches seen so far (non-JSON frames, frames without a string `msg`, bad SockJS framing). */
   readonly violations: string[];
-  /** Server-side outcome once closed: a WebSocket close code, or an HTTP status / SockJS close code. */
+  /**
+   * Server-side outcome once closed: a WebSocket close code, or an HTTP
+   * status / SockJS close code. On WebSockets, known once the TCP
+   * connection has ended (after `close()` at the latest).
+   */
   readonly closeCode: number | null;
   readonly isClosed: boolean;
   /** Send a frame (or xhr_send body) as-is; a no-op once closed. */
@@ -155,8 +159,24 @@ class WebSocketChannel extends ChannelBase {
       if (isBinary) this.violations.push('binary frame from the server');
       decode(data.toString('utf8'), this);
     });
-    ws.on('close', (code) => this.markClosed(code));
+    ws.on('close', (code) => {
+      this.markClosed(code);
+      this.closeCode = code; // also when a close frame already marked it closed
+    });
   }
+
+  /**
+   * A close frame from the server ends the conversation (readyState
+   * CLOSING) even while the TCP connection lingers, e.g. until the server's
+   * close-handshake timeout when it has paused reading this socket.
+   */
+  protected override async pump(deadline: number): Promise<void> {
+    await this.nap(Math.max(1, Math.min(25, deadline - Date.now())));
+    if (this.ws.readyState === WebSocket.CLOSING && !this.closing) this.markClosed(-1);
+  }
+
+  /** Whether we started the closing handshake ourselves. */
+  private closing = false;
 
   /** @internal for decoders */
   deliver(text: unknown): void {
@@ -180,6 +200,7 @@ class WebSocketChannel extends ChannelBase {
 
   async close(): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.ws.once('close', () => resolve()));
     this.ws.close();
     const timer = setTimeout(() => this.ws.terminate(), 1000);
@@ -249,7 +270,6 @@ async function openSessionWebSocket(baseUrl: string, localAddress?: string): Pro
 class XhrChannel extends ChannelBase {
   private polling: Promise<void> | null = null;
   private readonly aborter = new AbortController();
-  lastSendStatus: number | null = null;
 
   private constructor(
     private readonly base: string,
@@ -300,16 +320,24 @@ class XhrChannel extends ChannelBase {
   async sendFuzz(frame: WireFrame): Promise<void> {
     if (this.isClosed) return;
     const body = frame.kind === 'text' ? frame.text : Buffer.from(frame.bytes);
-    const res = await post(`${this.base}/xhr_send`, {
-      body,
-      headers: { 'content-type': 'text/plain;charset=UTF-8' },
-      localAddress: this.localAddress,
-      timeoutMs: 2000,
-    });
-    this.lastSendStatus = res.status;
-    // 204 delivered; 500 is SockJS's answer to a malformed payload; 413 the body limit; 404 a closed session.
-    if (![204, 500, 413, 404].includes(res.status)) this.violations.push(`xhr_send answered HTTP ${res.status}`);
-    if (res.status === 404) this.markClosed(404);
+    let res: { status: number; body: string };
+    try {
+      res = await post(`${this.base}/xhr_send`, {
+        body,
+        headers: { 'content-type': 'text/plain;charset=UTF-8' },
+        localAddress: this.localAddress,
+        timeoutMs: 2000,
+      });
+    } catch (error) {
+      if (error instanceof XhrTimeout) throw error; // the server did not answer: a hang
+      // A refused body can be cut off mid-send (the server destroys the
+      // socket after its 413); a dead server shows in the health check.
+      return this.markClosed(-2);
+    }
+    // 204 delivered; 500 is SockJS's answer to a malformed payload; 413 the
+    // body limit; 404 a closed session; 429 the sender's inbound budget.
+    if (![204, 500, 413, 404, 429].includes(res.status)) this.violations.push(`xhr_send answered HTTP ${res.status}`);
+    if (res.status === 404 || res.status === 429) this.markClosed(res.status);
   }
 
   async sendDdp(msg: Record<string, unknown>): Promise<void> {
@@ -332,6 +360,8 @@ class XhrChannel extends ChannelBase {
   }
 }
 
+class XhrTimeout extends Error {}
+
 /** One HTTP POST on a connection of its own (so each can have its own source address). */
 function post(
   url: string,
@@ -344,7 +374,7 @@ function post(
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`${url}: no answer within ${options.timeoutMs} ms`)));
+    if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new XhrTimeout(`${url}: no answer within ${options.timeoutMs} ms`)));
     req.on('error', reject);
     req.end(options.body);
   });
@@ -369,42 +399,8 @@ export async function openChannel(transport: TransportName, baseUrl: string, loc
 
 export const CONNECT_MESSAGE = { msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1'] } as const;
 
-/** The health check's client address, apart from every fuzz case's. */
-export const BYSTANDER_ADDRESS = '127.0.0.2';
-
-/** A loopback address for the n-th fuzz case: 127.1.0.1 and on, cycling. */
+/** A loopback address for the n-th fuzz case: 127.1.0.1 and on, cycling (the bystander uses 127.0.0.2). */
 export function caseSourceAddress(n: number): string {
   const host = (n % 65_534) + 1;
   return `127.1.${host >> 8}.${host & 255}`;
-}
-
-/**
- * A fresh client on `/websocket`: `connect`, then method `getSessionId`,
- * whose result must equal the session id of `connected`, within `timeoutMs`.
- */
-export async function freshClientGetsSessionId(baseUrl: string, timeoutMs: number, localAddress = BYSTANDER_ADDRESS): Promise<void> {
-  const started = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const channel = await Promise.race([
-    openChannel('websocket', baseUrl, localAddress),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`fresh client: no WebSocket within ${timeoutMs} ms`)), timeoutMs))),
-  ]).finally(() => clearTimeout(timer));
-  try {
-    await channel.sendDdp(CONNECT_MESSAGE);
-    const left = () => Math.max(1, timeoutMs - (Date.now() - started));
-    if ((await channel.waitFor((m) => m.msg === 'connected' || m.msg === 'failed', left(), 'connected')) === 'closed') {
-      throw new Error(`fresh client: socket closed (code ${channel.closeCode}) before connected`);
-    }
-    const connected = channel.messages.find((m) => m.msg === 'connected');
-    if (!connected || typeof connected.session !== 'string') throw new Error(`fresh client: no connected frame: ${JSON.stringify(channel.messages)}`);
-    await channel.sendDdp({ msg: 'method', id: 'health', method: 'getSessionId', params: [] });
-    if ((await channel.waitFor((m) => m.msg === 'result' && m.id === 'health', left(), 'getSessionId result')) === 'closed') {
-      throw new Error(`fresh client: socket closed (code ${channel.closeCode}) before the getSessionId result`);
-    }
-    const result = channel.messages.find((m) => m.msg === 'result' && m.id === 'health')!;
-    if (result.result !== connected.session) throw new Error(`fresh client: getSessionId gave ${JSON.stringify(result)} for session ${connected.session}`);
-    if (channel.violations.length) throw new Error(`fresh client: wire violations ${channel.violations.join('; ')}`);
-  } finally {
-    await channel.close();
-  }
 }

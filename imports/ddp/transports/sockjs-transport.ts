@@ -49,9 +49,12 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
     socket.events = accept(socket);
     conn.on('data', (frame: unknown) => socket.received(frame));
     // faye-websocket refuses a frame over maxLength with close code 1009; the DDP layer counts those bytes too.
-    socket.fayeSocket()?.on('close', (event: { code?: number }) => {
+    const faye = socket.fayeSocket();
+    faye?.on('close', (event: { code?: number }) => {
       if (event.code === 1009) socket.events?.onFrameTooLarge();
     });
+    // Every WebSocket frame counts, here: sockjs turns `[]` into no message at all, which the DDP layer never sees.
+    faye?.on('message', (event: { data?: { length?: number } }) => socket.events?.onRawFrame(event.data?.length ?? 0));
     conn.on('close', () => {
       open.delete(socket);
       socket.closed();
@@ -75,6 +78,7 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
           return true;
         }
         // Every body byte counts, here: sockjs also parses posts to a session that is already closing, which never reach the DDP layer.
+        meter.charge(req, options.frameCostBytes);
         if (!withinBodyLimit(req, res, options.maxFrameBytes, (bytes) => meter.charge(req, bytes))) return true;
       }
       return sockjsHandler(req, res) === true;
@@ -95,6 +99,7 @@ export function createSockJsTransport(accept: AcceptSocket, options: DdpServerOp
 
 interface FayeSocket {
   on(event: 'close', listener: (event: { code?: number }) => void): void;
+  on(event: 'message', listener: (event: { data?: { length?: number } }) => void): void;
 }
 
 /** The private parts of sockjs@0.3.24's session this transport reads to bound its buffer (the version is pinned). */
@@ -123,7 +128,7 @@ class SockJsTransportSocket implements TransportSocket {
     private readonly log: Logger,
   ) {
     this.remoteAddress = conn.remoteAddress ?? null;
-    this.inboundMeteredByTransport = !(conn.protocol ?? '').startsWith('websocket');
+    this.inboundMeteredByTransport = true; // HTTP bodies in handleRequest, WebSocket frames by their faye 'message'
     this.headers = pickExposedHeaders(conn.headers ?? {});
   }
 
@@ -195,6 +200,7 @@ function closeSockJsSession(conn: sockjs.Connection, recv: SockJsSessionInternal
     // A WebSocket that never got a DDP frame has no session to say goodbye
     // to: drop its TCP socket now rather than wait ~30 s for a close frame.
     if (!sentAny && recv?.protocol?.startsWith('websocket')) recv.connection?.destroy?.();
+    recv?.connection?.resume?.(); // paused for backpressure, it would never read the close reply
     conn.close();
   } catch (error) {
     log.debug('SockJS close failed', { error: (error as Error).message });

@@ -21,6 +21,8 @@ export interface TransportSocketEvents {
   onFrame(frame: string): void;
   /** A transport that parses its own framing (SockJS) received a value that is not a string. */
   onNonStringFrame(): void;
+  /** A transport that parses its own framing (SockJS over WebSocket) received a raw frame of this many bytes, whatever it holds. */
+  onRawFrame(bytes: number): void;
   /** The transport refused a frame over `maxFrameBytes` before buffering it, and closes the socket. */
   onFrameTooLarge(): void;
   /** Called once per socket. */

@@ -61,7 +61,11 @@ class WebSocketTransportSocket implements TransportSocket {
     // connect deadline, or one refused by admission control): drop it now.
     // ws.close() would hold it up to 30 s for a close frame such a peer never sends.
     if (!this.sentAny) ws.terminate();
-    else if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
+    else if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
+      // A socket paused for backpressure would never read the peer's close frame (found by the fuzz suite: 5 s held).
+      if (ws.isPaused) ws.resume();
+      ws.close();
+    }
   }
 }
 
