@@ -111,7 +111,11 @@ async function runOne(attack: AttackDefinition, plan: AttackPlan, firstAddress: 
   void died.then((d) => void (stopping || (death = d)));
   const processes: IpcChild[] = [];
   try {
-    const workers = await startWorkers(plan.loadWorkers, firstAddress);
+    // The held load comes from many addresses (8 per worker, in 127.<10+worker>.<attack>.x), as real
+    // clients do: the server's per-address budget is on here, and it is the attacker's address it must slow.
+    const workers = await startWorkers(plan.loadWorkers, firstAddress, (worker) =>
+      Array.from({ length: 8 }, (_, j) => `127.${10 + worker}.${firstAddress}.${j + 1}`),
+    );
     processes.push(...workers);
     const bystander = await startAttackProcess(`127.0.0.${firstAddress + 4}`, 'bystander');
     const attacker = await startAttackProcess(`127.0.0.${firstAddress + 5}`, 'attacker');

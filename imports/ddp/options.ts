@@ -161,7 +161,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   maxSessionsPerAddress: 0,
   maxInboundBytesPerSecondPerAddress: 1024 * 1024,
   inboundBurstBytesPerAddress: 8 * 1024 * 1024,
-  socketCostBytes: 4 * 1024,
+  socketCostBytes: 8 * 1024,
   frameCostBytes: 64,
   httpHeadersTimeoutMs: 10_000,
   allowedOrigins: [],
