@@ -36,6 +36,7 @@ describe('inbound budget on the wire', () => {
       (server = await startTestServer((meteor) => meteor.methods({ echo: (x: unknown) => x }), {
         maxInboundBytesPerSecondPerAddress: 100_000,
         inboundBurstBytesPerAddress: 20_000,
+        socketCostBytes: 0, // these tests count bytes; what a socket costs is tested apart
         maxFrameBytes: 16_000,
       })),
   );
@@ -116,5 +117,23 @@ describe('inbound budget on the wire', () => {
       assert.equal(await status(server.wsUrl, address), 503, `${url}: the flood overdrew ${address}`);
       ws.terminate();
     }
+  });
+});
+
+describe('socketCostBytes', () => {
+  test('each new socket costs its address: past the burst, a loop of new sockets gets 503 while another address is served', async () => {
+    const server = await startTestServer(() => {}, { maxInboundBytesPerSecondPerAddress: 1_000, inboundBurstBytesPerAddress: 20_000, maxFrameBytes: 16_000, socketCostBytes: 8_000 });
+    const upgrade = (localAddress: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(server.wsUrl, { localAddress });
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('open', () => (ws.terminate(), resolve(101)));
+        ws.on('error', () => {});
+      });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await upgrade('127.0.0.46'));
+    assert.deepEqual(statuses, [101, 101, 101, 503], '3 × 8,000 overdraws a 20,000 burst');
+    assert.equal(await upgrade('127.0.0.47'), 101);
+    await server.close();
   });
 });
