@@ -146,7 +146,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     this.log.debug('DDP session closed', { session: session.id, reason });
   }
 
-  clientAddressOf(socket: TransportSocket): string {
+  private clientAddressOf(socket: TransportSocket): string {
     return resolveClientAddress(socket.remoteAddress, socket.headers, this.options.httpForwardedCount) ?? socket.remoteAddress ?? '';
   }
 
@@ -164,12 +164,13 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   }
 
   private acceptSocket(socket: TransportSocket): TransportSocketEvents {
-    this.inbound.charge(this.clientAddressOf(socket), this.options.socketCostBytes);
+    const address = this.clientAddressOf(socket);
+    this.inbound.charge(address, this.options.socketCostBytes);
     if (!this.admission.admitTransportSocket(socket)) {
       socket.close();
       return REFUSED_SOCKET_EVENTS;
     }
-    return new SocketGate(socket, this, this.options.connectDeadlineMs, this.log);
+    return new SocketGate(socket, this, address, this.options.connectDeadlineMs, this.log);
   }
 
   /** DDP.md "connect": negotiate, then answer `connected` or `failed` + close. */

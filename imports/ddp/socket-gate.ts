@@ -12,8 +12,6 @@ export interface SessionOpener {
   socketClosed(socket: TransportSocket): void;
   readonly mistakes: ClientMistakeLog;
   readonly options: { readonly maxOffendingMessageBytes: number; readonly maxParams: number; readonly maxFrameBytes: number; readonly frameCostBytes: number };
-  /** The client address the per-address bounds count by. */
-  clientAddressOf(socket: TransportSocket): string;
   /** Charge `bytes` to that address's inbound budget; ms its sockets must stop reading (0: none). */
   chargeInbound(address: string, bytes: number): number;
 }
@@ -27,16 +25,16 @@ export interface SessionOpener {
  */
 export class SocketGate implements TransportSocketEvents {
   private session: Session | null = null;
-  private readonly address: string;
   private deadline: NodeJS.Timeout | null;
 
   constructor(
     private readonly socket: TransportSocket,
     private readonly opener: SessionOpener,
+    /** The client address the per-address bounds count by (resolved once, by the server). */
+    private readonly address: string,
     connectDeadlineMs: number,
     private readonly log: Logger,
   ) {
-    this.address = opener.clientAddressOf(socket);
     this.deadline = setTimeout(expire, connectDeadlineMs, this);
     this.deadline.unref();
   }

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ConnectedUser } from '../../imports/app/host';
 import type { FindOptions, LiveCursor, Selector, StoreCollection } from '../../imports/store/collection';
 import { MemoryCollection } from '../../imports/store/memory-collection';
-import { RawDdpClient } from '../helpers/raw-ddp-client';
+import { liveRecords, RawDdpClient } from '../helpers/raw-ddp-client';
 import { MONITOR_TOKEN, startAppForTest, waitFor, type AppTestServer } from '../helpers/app-test-server';
 
 /**
@@ -52,17 +52,6 @@ class RecordingCollection implements StoreCollection<ConnectedUser> {
   }
 }
 
-/** The records a raw client holds in connectedUsers, by id. */
-function liveRecords(client: RawDdpClient): Map<string, Record<string, unknown>> {
-  const records = new Map<string, Record<string, unknown>>();
-  for (const f of client.frames) {
-    if (f.collection !== 'connectedUsers') continue;
-    if (f.msg === 'added') records.set(f.id as string, { ...(f.fields as object) });
-    if (f.msg === 'changed') Object.assign(records.get(f.id as string) ?? {}, f.fields);
-    if (f.msg === 'removed') records.delete(f.id as string);
-  }
-  return records;
-}
 
 function lastCount(client: RawDdpClient): number | undefined {
   const frames = client.frames.filter((f) => f.collection === 'connectedUsers.count');

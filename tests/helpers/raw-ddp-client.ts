@@ -97,3 +97,15 @@ export class RawDdpClient {
     this.ws.close();
   }
 }
+
+/** The documents a raw client holds in `collection` (replaying its added/changed/removed frames), by id. */
+export function liveRecords(client: RawDdpClient, collection = 'connectedUsers'): Map<string, Record<string, unknown>> {
+  const records = new Map<string, Record<string, unknown>>();
+  for (const f of client.frames) {
+    if (f.collection !== collection) continue;
+    if (f.msg === 'added') records.set(f.id as string, { ...(f.fields as object) });
+    if (f.msg === 'changed') Object.assign(records.get(f.id as string) ?? {}, f.fields);
+    if (f.msg === 'removed') records.delete(f.id as string);
+  }
+  return records;
+}

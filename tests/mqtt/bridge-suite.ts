@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import mqtt from 'mqtt';
-import { RawDdpClient } from '../helpers/raw-ddp-client';
+import { liveRecords, RawDdpClient } from '../helpers/raw-ddp-client';
 import { MONITOR_TOKEN, startAppForTest, waitFor, type AppTestServer } from '../helpers/app-test-server';
 import { spawnApp, type AppProcess } from '../helpers/app-process';
 import type { TestBroker } from '../helpers/brokers';
@@ -17,16 +17,6 @@ function viewRecords(app: AppTestServer): Array<Record<string, unknown> & { _id:
   return records;
 }
 
-function liveRecords(client: RawDdpClient): Map<string, Record<string, unknown>> {
-  const records = new Map<string, Record<string, unknown>>();
-  for (const f of client.frames) {
-    if (f.collection !== 'connectedUsers') continue;
-    if (f.msg === 'added') records.set(f.id as string, { ...(f.fields as object) });
-    if (f.msg === 'changed') Object.assign(records.get(f.id as string) ?? {}, f.fields);
-    if (f.msg === 'removed') records.delete(f.id as string);
-  }
-  return records;
-}
 
 /**
  * The multi-instance cases, run once per broker (mosquitto, aedes).
