@@ -1,18 +1,25 @@
 import { Meteor } from 'meteor/meteor';
 import { Mongo } from 'meteor/mongo';
 import { Tracker } from 'meteor/tracker';
-import type { BridgeStatusView, ConnectionRecord, PresenceSource, PresenceSourceEvents } from './dashboard/presence-source';
+import type { BridgeStatusView, ConnectionRecord, DocumentEvents, PresenceSource, PresenceSourceEvents, SourceParams } from './dashboard/presence-source';
 
-/** PresenceSource over Meteor's client (Meteor mode): Meteor.status, minimongo, Meteor.subscribe. */
+/**
+ * PresenceSource over Meteor's client (Meteor mode): Meteor.status,
+ * minimongo, Meteor.subscribe. Documents reach the dashboard through
+ * observeChanges, so a change costs its own size, not a fetch of the list.
+ * Minimongo keeps the documents across reconnects, so `reset` is never needed.
+ */
 const ConnectedUsers = new Mongo.Collection<ConnectionRecord>('connectedUsers');
 const Counts = new Mongo.Collection<{ _id: string; count: number }>('connectedUsers.count');
+const Stats = new Mongo.Collection<{ _id: string }>('presence.stats');
 const Bridge = new Mongo.Collection<BridgeStatusView & { _id: string }>('presence.bridge');
 
 export class MeteorPresenceSource implements PresenceSource {
   private listHandle: Meteor.SubscriptionHandle | null = null;
-  private bridgeHandle: Meteor.SubscriptionHandle | null = null;
+  private tokenHandles: Meteor.SubscriptionHandle[] = [];
+  private token: string | undefined;
 
-  start(events: PresenceSourceEvents, params: { token?: string }): void {
+  start(events: PresenceSourceEvents, params: SourceParams): void {
     Tracker.autorun(() => {
       const { connected, status } = Meteor.status();
       events.status(connected ? 'connected' : status === 'offline' || status === 'failed' ? 'offline' : 'reconnecting');
@@ -21,22 +28,46 @@ export class MeteorPresenceSource implements PresenceSource {
       const sessionId = connection?._lastSessionId ?? null;
       events.session(connected ? sessionId : null);
     });
-    Tracker.autorun(() => events.records(ConnectedUsers.find().fetch()));
     Tracker.autorun(() => events.count(Counts.findOne('total')?.count ?? null));
     Tracker.autorun(() => events.bridge(Bridge.findOne('mqtt') ?? null));
+    observeInto(ConnectedUsers, events.connections);
+    observeInto(Stats, events.stats);
     Meteor.subscribe('list.connectedUsers.count');
-    this.setParams(params);
+    this.subscribeTokenBound(params.token);
+    this.subscribeList(params);
   }
 
-  setParams(params: { token?: string }): void {
-    this.listHandle?.stop();
-    this.bridgeHandle?.stop();
-    const args = params.token ? [{ token: params.token }] : [];
-    this.listHandle = Meteor.subscribe('list.connectedUsers', ...args);
-    this.bridgeHandle = Meteor.subscribe('presence.bridgeStatus', ...args);
+  setParams(params: SourceParams): void {
+    if (params.token !== this.token) this.subscribeTokenBound(params.token);
+    this.subscribeList(params);
   }
 
   call(method: string, ...args: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => Meteor.call(method, ...args, (error: unknown, result: unknown) => (error ? reject(error) : resolve(result))));
   }
+
+  private subscribeTokenBound(token: string | undefined): void {
+    this.token = token;
+    for (const handle of this.tokenHandles) handle.stop();
+    const args = token ? [{ token }] : [];
+    this.tokenHandles = [Meteor.subscribe('presence.stats', ...args), Meteor.subscribe('presence.bridgeStatus', ...args)];
+  }
+
+  private subscribeList({ token, list }: SourceParams): void {
+    this.listHandle?.stop();
+    const options = Object.fromEntries(Object.entries({ token, ...list }).filter(([, value]) => value !== undefined));
+    this.listHandle = Meteor.subscribe('list.connectedUsers', options);
+  }
+}
+
+/** Minimongo's observeChanges reports a removed field as `undefined`; DocumentEvents wants it in `cleared`. */
+function observeInto<T extends { _id: string }>(collection: Mongo.Collection<T>, target: DocumentEvents): void {
+  collection.find().observeChanges({
+    added: (id, fields) => target.added(String(id), fields as Record<string, unknown>),
+    changed: (id, fields) => {
+      const entries = Object.entries(fields as Record<string, unknown>);
+      target.changed(String(id), Object.fromEntries(entries.filter(([, v]) => v !== undefined)), entries.filter(([, v]) => v === undefined).map(([k]) => k));
+    },
+    removed: (id) => target.removed(String(id)),
+  });
 }

@@ -1,23 +1,30 @@
-import type { ConnectionRecord, PresenceSource, PresenceSourceEvents } from './dashboard/presence-source';
+import type { BridgeStatusView, DocumentEvents, PresenceSource, PresenceSourceEvents, SourceParams } from './dashboard/presence-source';
 import { DdpConnection, type DataFrame } from './ddp-connection';
 
 /**
  * PresenceSource over the project's small DDP client (standalone mode).
- * Every new session starts from an empty list: sessions are not resumed, so
- * the server sends the whole set again after a reconnect.
+ * Every new session starts from empty (`reset`): sessions are not resumed,
+ * so the server sends every document again after a reconnect.
+ *
+ * Subscription order: the count and the stats first, then the list, so the
+ * cheap answers arrive before the long one. A new query stops the old list
+ * subscription before starting the new one: the server then sends the old
+ * window's `removed` frames before the new window's `added`, so the page
+ * never shows the union of two windows.
  */
+const COLLECTIONS = { list: 'connectedUsers', count: 'connectedUsers.count', stats: 'presence.stats', bridge: 'presence.bridge' } as const;
+
 export class WebSocketPresenceSource implements PresenceSource {
-  private readonly records = new Map<string, ConnectionRecord>();
   private connection: DdpConnection | null = null;
   private events: PresenceSourceEvents | null = null;
-  private params: { token?: string } = {};
+  private params: SourceParams = { list: { sort: 'newest', limit: 200 } };
   private listSubId: string | null = null;
-  private bridgeSubId: string | null = null;
+  private tokenSubIds: string[] = [];
   private bridge: Record<string, unknown> | null = null;
 
   constructor(private readonly url: string) {}
 
-  start(events: PresenceSourceEvents, params: { token?: string }): void {
+  start(events: PresenceSourceEvents, params: SourceParams): void {
     this.events = events;
     this.params = params;
     this.connection = new DdpConnection({
@@ -27,28 +34,28 @@ export class WebSocketPresenceSource implements PresenceSource {
         if (status !== 'connected') events.session(null);
       },
       onSession: (sessionId) => {
-        this.records.clear();
-        events.records([]);
+        events.reset();
         events.count(null);
         this.bridge = null;
         events.bridge(null);
         events.session(sessionId);
-        this.subscribeList();
         this.connection!.subscribe('list.connectedUsers.count', [], {});
+        this.subscribeTokenBound();
+        this.subscribeList();
       },
       onData: (frame) => this.apply(frame),
     });
     this.connection.open();
   }
 
-  setParams(params: { token?: string }): void {
+  setParams(params: SourceParams): void {
+    const tokenChanged = params.token !== this.params.token;
     this.params = params;
-    if (this.listSubId) this.connection?.unsubscribe(this.listSubId);
-    if (this.bridgeSubId) this.connection?.unsubscribe(this.bridgeSubId);
-    this.records.clear();
-    this.events?.records([]);
-    this.bridge = null;
-    this.events?.bridge(null);
+    if (!this.connection) return;
+    if (tokenChanged) {
+      for (const id of this.tokenSubIds) this.connection.unsubscribe(id);
+      this.subscribeTokenBound();
+    }
     this.subscribeList();
   }
 
@@ -57,34 +64,51 @@ export class WebSocketPresenceSource implements PresenceSource {
     return this.connection.call(method, ...args);
   }
 
-  private subscribeList(): void {
+  /** Monitors only: for everyone else these are empty subscriptions. */
+  private subscribeTokenBound(): void {
     const params = this.params.token ? [{ token: this.params.token }] : [];
-    this.listSubId = this.connection!.subscribe('list.connectedUsers', params, {});
-    // Monitors only; for everyone else it is an empty subscription.
-    this.bridgeSubId = this.connection!.subscribe('presence.bridgeStatus', params, {});
+    this.tokenSubIds = [
+      this.connection!.subscribe('presence.stats', params, {}),
+      this.connection!.subscribe('presence.bridgeStatus', params, {}),
+    ];
+  }
+
+  private subscribeList(): void {
+    if (this.listSubId) this.connection!.unsubscribe(this.listSubId);
+    const { search, instanceId, sort, limit } = this.params.list;
+    const options = { token: this.params.token, search, instanceId, sort, limit };
+    this.listSubId = this.connection!.subscribe('list.connectedUsers', [withoutUndefined(options)], {});
   }
 
   private apply(frame: DataFrame): void {
-    if (frame.collection === 'connectedUsers.count') {
-      if (frame.msg !== 'removed' && typeof frame.fields.count === 'number') this.events?.count(frame.fields.count);
-      return;
+    const events = this.events;
+    if (!events) return;
+    switch (frame.collection) {
+      case COLLECTIONS.list:
+        return dispatch(events.connections, frame);
+      case COLLECTIONS.stats:
+        return dispatch(events.stats, frame);
+      case COLLECTIONS.count:
+        if (frame.msg !== 'removed' && typeof frame.fields.count === 'number') events.count(frame.fields.count);
+        return;
+      case COLLECTIONS.bridge:
+        if (frame.msg === 'removed') this.bridge = null;
+        else {
+          this.bridge = { ...(this.bridge ?? {}), ...frame.fields };
+          if (frame.msg === 'changed') for (const key of frame.cleared) delete this.bridge[key];
+        }
+        events.bridge(this.bridge as BridgeStatusView | null);
+        return;
     }
-    if (frame.collection === 'presence.bridge') {
-      if (frame.msg === 'removed') this.bridge = null;
-      else {
-        this.bridge = { ...(this.bridge ?? {}), ...frame.fields };
-        if (frame.msg === 'changed') for (const key of frame.cleared) delete this.bridge[key];
-      }
-      this.events?.bridge(this.bridge as never);
-      return;
-    }
-    if (frame.collection !== 'connectedUsers') return;
-    if (frame.msg === 'removed') this.records.delete(frame.id);
-    else {
-      const next = { ...(this.records.get(frame.id) ?? { _id: frame.id }), ...frame.fields } as ConnectionRecord & Record<string, unknown>;
-      if (frame.msg === 'changed') for (const key of frame.cleared) delete next[key];
-      this.records.set(frame.id, next);
-    }
-    this.events?.records([...this.records.values()]);
   }
+}
+
+function dispatch(target: DocumentEvents, frame: DataFrame): void {
+  if (frame.msg === 'added') target.added(frame.id, frame.fields);
+  else if (frame.msg === 'changed') target.changed(frame.id, frame.fields, frame.cleared);
+  else target.removed(frame.id);
+}
+
+function withoutUndefined(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined));
 }

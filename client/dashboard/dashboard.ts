@@ -1,16 +1,24 @@
-import { CountChart } from './count-chart';
+import { ConnectionList } from './connection-list';
+import { ConnectionTable } from './connection-table';
+import { showDetails } from './details-panel';
+import { InstanceTotals } from './instance-totals';
+import { ListControls } from './list-controls';
 import { saveToken, takeTokenFromUrl } from './monitor-token';
-import type { ConnectionRecord, ConnectionStatus, PresenceSource } from './presence-source';
-import { relativeTime } from './relative-time';
+import type { BridgeStatusView, ConnectionStatus, PresenceSource } from './presence-source';
+import { StatsChart } from './stats-chart';
+import { StatsStore, TOTAL_ID } from './stats-store';
+import { dashboardTemplate } from './template';
 
 /**
- * The dashboard: own session id, connection state, the live list, the count
- * and its chart, and the monitor-token form. Written once against
- * PresenceSource, so it runs on the standalone client and on Meteor's.
+ * The dashboard: own session id, connection state, the count, per-instance
+ * stats with a chart, and a windowed, searchable, virtualized list. Written
+ * once against PresenceSource, so it runs on the standalone client and on
+ * Meteor's.
  *
- * Every value from the server is written with textContent, never as markup.
- * Test hooks: data-testid="session-id", "connection-row" (with
- * data-session-id), "connection-count", "status".
+ * Shape: state lives in ConnectionList and StatsStore (plain data, fed by
+ * the source's document events); each view renders from that state (never
+ * from the DOM) at most once per animation frame; this function wires the
+ * events. Every value from the server is written with textContent.
  */
 export interface DashboardEnvironment {
   location: Location;
@@ -19,177 +27,129 @@ export interface DashboardEnvironment {
 }
 
 export function mountDashboard(root: HTMLElement, source: PresenceSource, env: DashboardEnvironment): void {
-  root.replaceChildren(template());
+  root.replaceChildren(dashboardTemplate());
   const $ = <T extends Element>(id: string) => root.querySelector(`[data-testid="${id}"]`) as T;
-  const statusEl = $<HTMLElement>('status');
-  const sessionEl = $<HTMLElement>('session-id');
-  const sessionNote = $<HTMLElement>('session-note');
-  const countEl = $<HTMLElement>('connection-count');
-  const rowsEl = $<HTMLTableSectionElement>('rows');
-  const accessEl = $<HTMLElement>('access');
-  const bridgeEl = $<HTMLElement>('bridge-status');
   const form = $<HTMLFormElement>('token-form');
   const tokenInput = form.querySelector('input') as HTMLInputElement;
-  const chart = new CountChart($<SVGSVGElement>('chart'));
+  const emptyNote = root.querySelector('.empty') as HTMLElement;
 
   let token = takeTokenFromUrl(env.location, env.history, env.storage);
-  let sessionId: string | null = null;
-  let records: ConnectionRecord[] = [];
-  let renderQueued = false;
-
-  const setStatus = (status: ConnectionStatus) => {
-    statusEl.textContent = status;
-    statusEl.dataset.state = status;
-  };
-  setStatus('offline');
-
-  const render = () => {
-    renderQueued = false;
-    const now = Date.now();
-    const sorted = [...records].sort((a, b) => (a.connectedAt?.getTime() ?? 0) - (b.connectedAt?.getTime() ?? 0));
-    rowsEl.replaceChildren(...sorted.map((r) => row(r, r._id === sessionId, now)));
-    const empty = root.querySelector('.empty') as HTMLElement;
-    empty.hidden = sorted.length > 0;
-  };
-  const queueRender = () => {
-    if (renderQueued) return;
-    renderQueued = true;
+  let frameQueued = false;
+  const requestRender = () => {
+    if (frameQueued) return;
+    frameQueued = true;
     requestAnimationFrame(render);
   };
 
+  const list = new ConnectionList(requestRender);
+  const stats = new StatsStore(requestRender);
+  const table = new ConnectionTable($('table-scroll'), $('rows'), list, requestRender, { onSelect: (record) => showDetails($('details'), record) });
+  const totals = new InstanceTotals($('instance-totals'), $('instance-filter'), stats);
+  const chart = new StatsChart($('stats-chart'), stats);
+  const controls = new ListControls(
+    { search: $('search'), instance: $('instance-filter'), sort: $('sort'), more: $('show-more') },
+    (query) => {
+      list.setSort(query.sort);
+      chart.show(query.instanceId ?? TOTAL_ID);
+      source.setParams({ token, list: query });
+    },
+  );
+
+  function render(): void {
+    frameQueued = false;
+    table.render();
+    emptyNote.hidden = list.size > 0;
+    const query = controls.current();
+    const full = list.size >= query.limit;
+    controls.showMoreIf(full);
+    $('window-note').textContent = full ? `Showing the first ${list.size.toLocaleString('en-US')} matches (${query.sort} first).` : '';
+    const hasStats = stats.get(TOTAL_ID) !== undefined;
+    $<HTMLElement>('stats-section').hidden = !hasStats;
+    if (hasStats) {
+      totals.render();
+      chart.draw();
+    }
+  }
+
+  const setStatus = (status: ConnectionStatus) => {
+    $<HTMLElement>('status').textContent = status;
+    $<HTMLElement>('status').dataset.state = status;
+  };
+  setStatus('offline');
+
   const checkAccess = async () => {
-    if (!token) {
-      accessEl.textContent = 'You see your own connection. A monitor token shows everyone.';
-      accessEl.dataset.kind = 'info';
-      return;
+    const access = $<HTMLElement>('access');
+    let role = 'self';
+    if (token) {
+      try {
+        role = String(await source.call('presence.role', { token }));
+      } catch {
+        return; // connection dropped; checked again on the next session
+      }
     }
-    try {
-      const role = await source.call('presence.role', { token });
-      accessEl.textContent = role === 'monitor' ? 'Monitor view: every connection.' : 'Token not accepted: showing your own connection only.';
-      accessEl.dataset.kind = role === 'monitor' ? 'ok' : 'warning';
-    } catch {
-      /* connection dropped; checked again on the next session */
-    }
+    access.textContent = !token
+      ? 'You see your own connection. A monitor token shows everyone.'
+      : role === 'monitor' ? 'Monitor view: every connection.' : 'Token not accepted: showing your own connection only.';
+    access.dataset.kind = !token ? 'info' : role === 'monitor' ? 'ok' : 'warning';
+    $<HTMLElement>('list-tools').hidden = role !== 'monitor';
   };
 
   source.start(
     {
       status: setStatus,
       session: (id) => {
-        sessionId = id;
-        sessionEl.textContent = id ?? '…';
-        sessionNote.textContent = '';
-        queueRender();
+        table.setSelf(id);
+        $('session-id').textContent = id ?? '…';
+        $('session-note').textContent = '';
+        requestRender();
         if (!id) return;
         void checkAccess();
         source.call('getSessionId').then(
           (fromMethod) => {
-            if (fromMethod !== id) sessionNote.textContent = `getSessionId returned ${String(fromMethod)}, not the connected session`;
+            if (fromMethod !== id) $('session-note').textContent = `getSessionId returned ${String(fromMethod)}, not the connected session`;
           },
           () => {},
         );
       },
-      records: (next) => {
-        records = next;
-        queueRender();
+      reset: () => {
+        list.clear();
+        stats.clear();
       },
-      bridge: (status) => {
-        bridgeEl.hidden = status === null;
-        if (!status) return;
-        bridgeEl.textContent = !status.enabled
-          ? 'Instances: this one only (no MQTT bridge configured).'
-          : `MQTT bridge: ${status.connected ? 'connected to' : 'reconnecting to'} ${status.brokerUrl ?? '?'}; ${status.remoteInstances ?? 0} other instance(s) online.`;
-        bridgeEl.dataset.kind = status.enabled && !status.connected ? 'warning' : 'info';
-      },
+      connections: list,
+      stats,
       count: (count) => {
-        countEl.textContent = count === null ? '–' : String(count);
-        if (count !== null) chart.record(count);
+        const countEl = $<HTMLElement>('connection-count');
+        countEl.textContent = count === null ? '–' : count.toLocaleString('en-US');
+        countEl.dataset.count = count === null ? '' : String(count); // the raw number, for tests and scripts
       },
+      bridge: (status) => showBridge($('bridge-status'), status),
     },
-    { token },
+    { token, list: controls.current() },
   );
 
+  const useToken = (next: string | undefined) => {
+    token = next;
+    saveToken(env.storage, token);
+    source.setParams({ token, list: controls.current() });
+    void checkAccess();
+  };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    token = tokenInput.value.trim() || undefined;
+    const next = tokenInput.value.trim() || undefined;
     tokenInput.value = '';
-    saveToken(env.storage, token);
-    source.setParams({ token });
-    void checkAccess();
+    useToken(next);
   });
-  form.querySelector('[data-action="forget"]')!.addEventListener('click', () => {
-    token = undefined;
-    saveToken(env.storage, undefined);
-    source.setParams({});
-    void checkAccess();
-  });
+  form.querySelector('[data-action="forget"]')!.addEventListener('click', () => useToken(undefined));
 
-  // Keep relative times and the chart moving while nothing changes.
-  setInterval(() => {
-    queueRender();
-    const shown = Number(countEl.textContent);
-    if (Number.isFinite(shown) && countEl.textContent !== '–') chart.record(shown);
-  }, 2000);
+  // Relative times move on while nothing changes; only texts that differ are rewritten.
+  setInterval(() => table.refreshTimes(), 2000);
 }
 
-function row(record: ConnectionRecord, isSelf: boolean, now: number): HTMLTableRowElement {
-  const tr = document.createElement('tr');
-  tr.dataset.testid = 'connection-row';
-  tr.dataset.sessionId = record._id;
-  if (isSelf) {
-    tr.classList.add('self');
-    tr.setAttribute('aria-current', 'true');
-  }
-  const since = record.connectedAt instanceof Date ? record.connectedAt : null;
-  const cells: Array<[string, string, string?]> = [
-    ['Session', record._id + (isSelf ? ' (you)' : '')],
-    ['Connected', since ? relativeTime(since, now) : '–', since?.toISOString()],
-    ['Address', record.clientAddress ?? '–'],
-    ['User agent', record.userAgent ?? '–'],
-    ['Instance', record.instanceId ?? '–'],
-  ];
-  for (const [label, text, title] of cells) {
-    const td = document.createElement('td');
-    td.dataset.label = label;
-    td.textContent = text;
-    if (title) td.title = title;
-    tr.append(td);
-  }
-  return tr;
-}
-
-/** Static structure only: no server data passes through here. */
-function template(): DocumentFragment {
-  const t = document.createElement('template');
-  t.innerHTML = `
-  <header class="bar">
-    <h1>Connected clients</h1>
-    <p class="status-line">Connection: <span class="status" data-testid="status" role="status" aria-live="polite"></span></p>
-  </header>
-  <main>
-    <section class="summary" aria-label="Summary">
-      <div class="card"><h2>Connections</h2><p class="big" data-testid="connection-count" aria-live="polite">–</p></div>
-      <div class="card"><h2>Your session id</h2><p class="mono" data-testid="session-id">…</p><p class="note" data-testid="session-note"></p></div>
-      <div class="card chart-card"><h2>Last 5 minutes</h2><svg data-testid="chart" class="chart" role="img" aria-label="Connection count over the last 5 minutes"></svg></div>
-    </section>
-    <section aria-label="Monitor access" class="access-section">
-      <form data-testid="token-form" class="token-form">
-        <label for="monitor-token">Monitor token</label>
-        <input id="monitor-token" name="token" type="password" autocomplete="off" />
-        <button type="submit">Use token</button>
-        <button type="button" data-action="forget" class="secondary">Forget token</button>
-      </form>
-      <p class="access" data-testid="access" role="status"></p>
-      <p class="access" data-testid="bridge-status" hidden></p>
-    </section>
-    <section aria-label="Connections">
-      <table class="connections">
-        <caption class="visually-hidden">Open DDP connections</caption>
-        <thead><tr><th scope="col">Session</th><th scope="col">Connected</th><th scope="col">Address</th><th scope="col">User agent</th><th scope="col">Instance</th></tr></thead>
-        <tbody data-testid="rows"></tbody>
-      </table>
-      <p class="empty">No connections visible.</p>
-    </section>
-  </main>`;
-  return t.content;
+function showBridge(element: HTMLElement, status: BridgeStatusView | null): void {
+  element.hidden = status === null;
+  if (!status) return;
+  element.textContent = !status.enabled
+    ? 'Instances: this one only (no MQTT bridge configured).'
+    : `MQTT bridge: ${status.connected ? 'connected to' : 'reconnecting to'} ${status.brokerUrl ?? '?'}; ${status.remoteInstances ?? 0} other instance(s) online.`;
+  element.dataset.kind = status.enabled && !status.connected ? 'warning' : 'info';
 }

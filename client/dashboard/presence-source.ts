@@ -2,6 +2,9 @@
  * What the dashboard needs from a DDP connection, whichever client provides
  * it: the project's small WebSocket client (standalone) or Meteor's own
  * client (Meteor mode). The dashboard code is written once against this.
+ *
+ * Documents arrive as DDP's own added / changed / removed events, never as a
+ * copied list, so an update costs the size of the change, not of the list.
  */
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'offline';
 
@@ -21,20 +24,49 @@ export interface BridgeStatusView {
   remoteInstances?: number;
 }
 
+/** A collection's documents as the merge box sends them; `cleared` lists fields that were removed. */
+export interface DocumentEvents {
+  added(id: string, fields: Record<string, unknown>): void;
+  changed(id: string, fields: Record<string, unknown>, cleared: string[]): void;
+  removed(id: string): void;
+}
+
+/**
+ * The window of `list.connectedUsers` a monitor asks for (server side:
+ * imports/app/list-options.ts). Non-monitors get their own record whatever
+ * they ask.
+ */
+export interface ListQuery {
+  search?: string;
+  instanceId?: string;
+  sort: 'newest' | 'oldest';
+  limit: number;
+}
+
+export interface SourceParams {
+  token?: string;
+  list: ListQuery;
+}
+
 export interface PresenceSourceEvents {
   status(status: ConnectionStatus): void;
   /** A new DDP session began (first connect or reconnect); `sessionId` is from its `connected` frame. */
   session(sessionId: string | null): void;
-  /** The whole list changed (added, changed, removed or reset). */
-  records(records: ConnectionRecord[]): void;
+  /** Forget every document: a new session sends them all again. */
+  reset(): void;
+  /** Collection `connectedUsers`: the window of `list.connectedUsers`. */
+  connections: DocumentEvents;
+  /** Collection `presence.stats` (monitors only). */
+  stats: DocumentEvents;
   count(count: number | null): void;
   /** null: not a monitor (or not known yet). */
   bridge(status: BridgeStatusView | null): void;
 }
 
 export interface PresenceSource {
-  start(events: PresenceSourceEvents, params: { token?: string }): void;
-  /** Re-subscribe with other parameters (a new token). */
-  setParams(params: { token?: string }): void;
+  /** Subscribes the count and the stats first, then the list: the cheap answers arrive first. */
+  start(events: PresenceSourceEvents, params: SourceParams): void;
+  /** Re-subscribe with other parameters: the list alone when only the query changed, everything token-bound when the token did. */
+  setParams(params: SourceParams): void;
   call(method: string, ...args: unknown[]): Promise<unknown>;
 }

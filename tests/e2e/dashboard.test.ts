@@ -136,6 +136,12 @@ describe('dashboard in headless Chromium', () => {
       const remoteId = await sessionIdOf(elsewhere.page);
       const row = monitor.page.locator(`[data-session-id="${remoteId}"] td[data-label="Instance"]`);
       await row.filter({ hasText: 'page-inst-2' }).waitFor({ timeout: TIMEOUT });
+      // Per-instance totals, and the instance filter narrows the list to the other instance's rows.
+      const remoteTotals = monitor.page.locator('[data-testid="instance-row"][data-instance-id="page-inst-2"]');
+      await remoteTotals.locator('td[data-label="Status"]').filter({ hasText: /^online$/ }).waitFor({ timeout: TIMEOUT });
+      assert.equal(await remoteTotals.locator('td[data-label="Connections"]').textContent(), '1');
+      await monitor.page.getByTestId('instance-filter').selectOption('page-inst-2');
+      await waitFor(async () => JSON.stringify(await rowIds(monitor.page)) === JSON.stringify([remoteId]), TIMEOUT, 'only the remote row');
       await monitor.page.screenshot({ path: join(ARTIFACTS_DIR, 'dashboard-two-instances.png'), fullPage: true });
       await elsewhere.context.close();
       await monitor.context.close();
