@@ -31,9 +31,11 @@ import { SeriesHistory, type StatsSample } from './series-history';
  *   host.publish('presence.stats', function () { stats.serve(this); });
  *
  * Caveats: per-instance counts come from the records' `instanceId`; a remote
- * instance is `online` when `isOnline` says so or, without it, while it has
- * records (the bridge does not expose liveness to the app yet). Records that
- * are in the view when `start` runs count as connections, not as connects.
+ * instance is `online` when `isOnline` says so (the composition passes the
+ * MQTT bridge's statuses) or, without it, while it has records. `online` is
+ * asked afresh for every document sent, so a Will shows at the next step even
+ * if that instance's records are still in the view. Records that are in the
+ * view when `start` runs count as connections, not as connects.
  * Memory: ~11 KB per series; the bridge caps remote instances (1,000).
  */
 export const STATS_NAMES = { publication: 'presence.stats', collection: 'presence.stats', totalId: 'total' } as const;

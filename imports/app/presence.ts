@@ -42,6 +42,12 @@ export const PRESENCE_NAMES = {
   countPublication: 'list.connectedUsers.count',
   /** Monitors only; documents in collection `presence.stats` (live-stats.ts). */
   statsPublication: STATS_NAMES.publication,
+  /**
+   * Monitors only; registered by the composition, not here (it reads the MQTT
+   * bridge: imports/composition/bridge-status-publication.ts). Named here so
+   * the app's rate limits can cover it without app/ importing composition/.
+   */
+  bridgeStatusPublication: 'presence.bridgeStatus',
   getSessionIdMethod: 'getSessionId',
   roleMethod: 'presence.role',
 } as const;
@@ -60,6 +66,12 @@ export interface PresenceOptions {
    * view (one instance, or several sharing one store without a bridge).
    */
   remoteRecords?: RemoteRecords;
+  /**
+   * Whether another instance is up (the MQTT bridge's statuses), for the
+   * `online` flag of its `presence.stats` document; absent, a remote instance
+   * counts as online while it has records.
+   */
+  isRemoteOnline?: (instanceId: string) => boolean;
 }
 
 export interface PresenceApp {
@@ -78,7 +90,7 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   const { instanceId, policy, log } = options;
   const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
   const view = new PresenceView({ instanceId, log, remote: options.remoteRecords });
-  const liveStats = new LiveStats({ ownInstanceId: instanceId, log });
+  const liveStats = new LiveStats({ ownInstanceId: instanceId, log, isOnline: options.isRemoteOnline });
   let markStarted!: { resolve(): void; reject(error: unknown): void };
   const started = new Promise<void>((resolve, reject) => (markStarted = { resolve, reject }));
   started.catch(() => {}); // the startup callback's own failure is reported by the host; this only informs waiters

@@ -41,7 +41,9 @@ export type PresenceRateLimitName =
   | typeof PRESENCE_NAMES.getSessionIdMethod
   | typeof PRESENCE_NAMES.roleMethod
   | typeof PRESENCE_NAMES.listPublication
-  | typeof PRESENCE_NAMES.countPublication;
+  | typeof PRESENCE_NAMES.countPublication
+  | typeof PRESENCE_NAMES.statsPublication
+  | typeof PRESENCE_NAMES.bridgeStatusPublication;
 
 /** One limit per name; `null` registers no rule for that name. */
 export type PresenceRateLimits = Record<PresenceRateLimitName, RateLimit | null>;
@@ -51,6 +53,8 @@ const TYPE_OF: Readonly<Record<PresenceRateLimitName, PresenceRateLimitMatcher['
   [PRESENCE_NAMES.roleMethod]: 'method',
   [PRESENCE_NAMES.listPublication]: 'subscription',
   [PRESENCE_NAMES.countPublication]: 'subscription',
+  [PRESENCE_NAMES.statsPublication]: 'subscription',
+  [PRESENCE_NAMES.bridgeStatusPublication]: 'subscription',
 };
 
 /**
@@ -58,17 +62,22 @@ const TYPE_OF: Readonly<Record<PresenceRateLimitName, PresenceRateLimitMatcher['
  * each at most a few times per connection, not per second: the dashboard
  * calls `getSessionId` once per (re)connect (a reconnect is a new connection,
  * hence new counters), calls `presence.role` and re-subscribes the list once
- * per token a person submits, and subscribes to the count once; static pages
- * and programs call `getSessionId` once. 20/s leaves an order of magnitude of
- * headroom for retries and scripted checks while capping a looping client at
- * 20 answers a second per name. Meteor's own default (accounts-base, login
- * and friends) is stricter: 5 per 10 s per connection.
+ * per token a person submits, and subscribes to the count once; a monitor
+ * subscribes to `presence.stats` and `presence.bridgeStatus` once per
+ * connection and token as well (a `sub` of the stats sends 15 minutes of
+ * history per instance, so a loop of them is the costly one to cap); static
+ * pages and programs call `getSessionId` once. 20/s leaves an order of
+ * magnitude of headroom for retries and scripted checks while capping a
+ * looping client at 20 answers a second per name. Meteor's own default
+ * (accounts-base, login and friends) is stricter: 5 per 10 s per connection.
  */
 export const defaultPresenceRateLimits: Readonly<PresenceRateLimits> = Object.freeze({
   [PRESENCE_NAMES.getSessionIdMethod]: { numRequests: 20, timeIntervalMs: 1000 },
   [PRESENCE_NAMES.roleMethod]: { numRequests: 20, timeIntervalMs: 1000 },
   [PRESENCE_NAMES.listPublication]: { numRequests: 20, timeIntervalMs: 1000 },
   [PRESENCE_NAMES.countPublication]: { numRequests: 20, timeIntervalMs: 1000 },
+  [PRESENCE_NAMES.statsPublication]: { numRequests: 20, timeIntervalMs: 1000 },
+  [PRESENCE_NAMES.bridgeStatusPublication]: { numRequests: 20, timeIntervalMs: 1000 },
 });
 
 /** Each connection its own counter (accounts-base writes `connectionId: (connectionId) => true` too). */

@@ -1,5 +1,6 @@
 import type { PresenceHost } from '../app/host';
 import type { PresencePolicy } from '../app/permission-policy';
+import { PRESENCE_NAMES } from '../app/presence';
 import type { BridgeStatus } from '../mqtt/mqtt-bridge';
 
 /**
@@ -14,7 +15,7 @@ import type { BridgeStatus } from '../mqtt/mqtt-bridge';
  * Example: `publishBridgeStatus(Meteor, policy, bridge)`; with `bridge` null
  * monitors see `{enabled: false, connected: false}` (the dashboard shows "off").
  */
-export const BRIDGE_STATUS_PUBLICATION = 'presence.bridgeStatus';
+export const BRIDGE_STATUS_PUBLICATION = PRESENCE_NAMES.bridgeStatusPublication;
 export const BRIDGE_STATUS_COLLECTION = 'presence.bridge';
 const BRIDGE_STATUS_ID = 'mqtt';
 

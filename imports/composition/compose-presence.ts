@@ -14,7 +14,8 @@ import { publishBridgeStatus } from './bridge-status-publication';
  * The whole presence feature on one host, the same for both entry points
  * (`imports/standalone` and `server/main.ts`): the permission policy, the
  * presence app, its default rate limits, the optional MQTT bridge feeding the
- * presence view, and the bridge-status publication.
+ * presence view (records) and the stats (which peers are online), and the
+ * bridge-status publication.
  *
  * Why one function: Meteor mode used to register presence alone, so it had
  * no bridge (MQTT_URL was ignored) and no `presence.bridgeStatus`, which its
@@ -69,7 +70,10 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
   // Peers' records reach the view from the bridge's memory, never through `collection` (issue 10, repro 9).
   const remoteRecords: RemoteRecords | undefined = bridge?.remoteRecords;
 
-  const presence = registerPresence(host, collection, { instanceId, policy, log, remoteRecords });
+  // The stats' `online` for a peer follows its status (a Will flips it at the next sample), not whether it has records.
+  const isRemoteOnline = bridge ? (id: string) => bridge.isRemoteOnline(id) : undefined;
+
+  const presence = registerPresence(host, collection, { instanceId, policy, log, remoteRecords, isRemoteOnline });
   if (options.rateLimits !== false) registerPresenceRateLimits(options.rateLimiter, options.rateLimits);
   publishBridgeStatus(host, policy, bridge);
   if (bridge) {

@@ -179,6 +179,17 @@ export class MqttBridge {
     };
   }
 
+  /**
+   * Whether a remote instance is up, as this bridge last heard: its run is
+   * `online` and no Will or clean stop has ended it (RemoteState.isOnline).
+   * Read-only, O(1); for the stats' `online` flag. False for ids it never
+   * heard of, for this instance's own id, and after `stop`. While our own
+   * broker connection is down, instances keep the status they last had.
+   */
+  isRemoteOnline(instanceId: string): boolean {
+    return this.state.isOnline(instanceId);
+  }
+
   onStatus(listener: (status: BridgeStatus) => void): () => void {
     this.statusListeners.add(listener);
     return () => this.statusListeners.delete(listener);

@@ -125,6 +125,16 @@ export class RemoteState {
     return this.total;
   }
 
+  /**
+   * Whether `instanceId` has a current run: it announced `online` and no
+   * `offline` (a clean stop or its Will) has ended that run since. Exactly
+   * when its records are shown; false for an id never seen or forgotten.
+   */
+  isOnline(instanceId: string): boolean {
+    const instance = this.instances.get(instanceId);
+    return instance !== undefined && instance.currentEpoch !== null;
+  }
+
   /** Records currently shown, for a late observer. */
   *shownRecords(): Iterable<RemoteRecordEnvelope['record']> {
     for (const instance of this.instances.values()) {

@@ -55,11 +55,11 @@ function fakeSub() {
 }
 
 /** Stats over a fake view, on mocked timers: `tick()` is one sampling step (clock and timer advance together). */
-function setup(t: TestContext, historyLength = 5) {
+function setup(t: TestContext, historyLength = 5, isOnline?: (instanceId: string) => boolean) {
   t.mock.timers.enable({ apis: ['setInterval'] });
   let clock = 1_000_000;
   const view = new FakeView();
-  const stats = new LiveStats({ ownInstanceId: OWN, log: captureLogger().log, historyLength, now: () => clock });
+  const stats = new LiveStats({ ownInstanceId: OWN, log: captureLogger().log, historyLength, now: () => clock, isOnline });
   const tick = () => {
     clock += 1000;
     t.mock.timers.tick(1000);
@@ -142,6 +142,40 @@ describe('LiveStats: presence.stats, one shared sampler', () => {
     assert.ok(!docs.has('remote'));
     assert.deepEqual([...docs.keys()].sort(), [OWN, STATS_NAMES.totalId]);
     assert.equal(frames.filter((f) => f.msg === 'removed').length, 1);
+  });
+
+  test('an injected isOnline decides `online`, asked at every step: a Will shows at the next sample though the records are still in the view', (t) => {
+    const up = new Set(['remote']);
+    const asked: string[] = [];
+    const { view, stats, tick } = setup(t, 5, (id) => (asked.push(id), up.has(id)));
+    stats.start(view);
+    const { sub, docs, frames } = fakeSub();
+    stats.serve(sub);
+    assert.equal(docs.get(OWN)!.online, true, 'this instance is never asked about');
+    assert.equal(docs.get(STATS_NAMES.totalId)!.online, true);
+    view.add('r1', 'remote');
+    tick();
+    assert.equal(docs.get('remote')!.online, true);
+    assert.deepEqual([...new Set(asked)], ['remote'], 'only remote instances are asked');
+
+    up.delete('remote'); // its Will arrived; its record has not left the view yet
+    const before = frames.length;
+    tick();
+    const change = frames.slice(before).find((f) => f.msg === 'changed' && f.id === 'remote')!;
+    assert.equal(change.fields!.online, false, 'the very next sample says offline');
+    assert.equal(change.fields!.connections, 1, 'while its record is still counted');
+
+    view.remove('r1');
+    up.add('remote'); // a new run, no connections yet
+    tick();
+    assert.equal(docs.get('remote')!.online, true, 'online without records: liveness, not record count, decides');
+    assert.equal(docs.get('remote')!.connections, 0);
+
+    // A subscriber arriving now gets the current answer in its `added`.
+    up.delete('remote');
+    const late = fakeSub();
+    stats.serve(late.sub);
+    assert.equal(late.docs.get('remote')!.online, false);
   });
 
   test('stop ends sampling', (t) => {

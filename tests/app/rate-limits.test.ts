@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PRESENCE_NAMES } from '../../imports/app/presence';
 import { defaultPresenceRateLimits, registerPresenceRateLimits, type PresenceRateLimitMatcher } from '../../imports/app/rate-limits';
-import { startAppForTest } from '../helpers/app-test-server';
+import { BRIDGE_STATUS_PUBLICATION } from '../../imports/composition/bridge-status-publication';
+import { MONITOR_TOKEN, startAppForTest, waitFor } from '../helpers/app-test-server';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 
 describe('presence rate limits (imports/app/rate-limits.ts)', () => {
@@ -16,6 +17,8 @@ describe('presence rate limits (imports/app/rate-limits.ts)', () => {
         ['method', PRESENCE_NAMES.roleMethod, 'function', 20, 1000],
         ['subscription', PRESENCE_NAMES.listPublication, 'function', 20, 1000],
         ['subscription', PRESENCE_NAMES.countPublication, 'function', 20, 1000],
+        ['subscription', PRESENCE_NAMES.statsPublication, 'function', 20, 1000],
+        ['subscription', PRESENCE_NAMES.bridgeStatusPublication, 'function', 20, 1000],
       ],
     );
     assert.equal(added[0]![0].connectionId('any'), true);
@@ -26,7 +29,13 @@ describe('presence rate limits (imports/app/rate-limits.ts)', () => {
     const added: string[] = [];
     const registry = { addRule: (m: PresenceRateLimitMatcher) => (added.push(m.name), m.name) };
     registerPresenceRateLimits(registry, { [PRESENCE_NAMES.roleMethod]: null, [PRESENCE_NAMES.getSessionIdMethod]: { numRequests: 5, timeIntervalMs: 10_000 } });
-    assert.deepEqual(added, [PRESENCE_NAMES.getSessionIdMethod, PRESENCE_NAMES.listPublication, PRESENCE_NAMES.countPublication]);
+    assert.deepEqual(added, [
+      PRESENCE_NAMES.getSessionIdMethod,
+      PRESENCE_NAMES.listPublication,
+      PRESENCE_NAMES.countPublication,
+      PRESENCE_NAMES.statsPublication,
+      PRESENCE_NAMES.bridgeStatusPublication,
+    ]);
     added.length = 0;
     assert.throws(() => registerPresenceRateLimits(registry, { nope: null } as never), /No presence rate limit named 'nope'/);
     assert.throws(() => registerPresenceRateLimits(registry, { [PRESENCE_NAMES.countPublication]: { numRequests: 0, timeIntervalMs: 1000 } }), /positive integer/);
@@ -61,6 +70,38 @@ describe('presence rate limits (imports/app/rate-limits.ts)', () => {
       for (let i = 0; i < 30; i++) bystander.send({ msg: 'sub', id: `c${i}`, name: PRESENCE_NAMES.countPublication });
       await bystander.until((f) => f.msg === 'nosub' && (f.error as { error?: string } | undefined)?.error === 'too-many-requests');
       flooder.close();
+      bystander.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('the monitor publications presence.stats and presence.bridgeStatus: the 21st sub in a window gets nosub; another connection is served', async () => {
+    const app = await startAppForTest();
+    try {
+      assert.equal(PRESENCE_NAMES.bridgeStatusPublication, BRIDGE_STATUS_PUBLICATION, 'the rule covers the name the composition publishes');
+      const { client: looper } = await RawDdpClient.connect(app.wsUrl);
+      const { client: bystander } = await RawDdpClient.connect(app.wsUrl);
+      const SUBS = 100;
+      for (const name of [PRESENCE_NAMES.statsPublication, PRESENCE_NAMES.bridgeStatusPublication]) {
+        const ours = (id: unknown) => typeof id === 'string' && id.startsWith(`${name}#`);
+        const answers = () => ({
+          ready: looper.frames.filter((f) => f.msg === 'ready' && (f.subs as string[]).some(ours)).flatMap((f) => (f.subs as string[]).filter(ours)).length,
+          refused: looper.frames.filter((f) => f.msg === 'nosub' && ours(f.id) && (f.error as { error?: string } | undefined)?.error === 'too-many-requests').length,
+        });
+        const started = Date.now();
+        for (let i = 0; i < SUBS; i++) looper.send({ msg: 'sub', id: `${name}#${i}`, name, params: [{ token: MONITOR_TOKEN }] });
+        await waitFor(() => answers().ready + answers().refused === SUBS, 5000, `${name}: every sub answered`);
+        const elapsed = Date.now() - started;
+        const { ready, refused } = answers();
+        // 20 per window; the burst may straddle a window boundary or two on a slow machine.
+        assert.ok(ready >= 20 && ready <= 20 * (Math.ceil(elapsed / 1000) + 1), `${name}: ${ready} of ${SUBS} served in ${elapsed} ms`);
+        assert.equal(app.ddp.rateLimitedCount.subscription.get(name), refused);
+        bystander.send({ msg: 'sub', id: `b-${name}`, name, params: [{ token: MONITOR_TOKEN }] });
+        const answer = await bystander.until((f) => (f.msg === 'ready' && (f.subs as string[])[0] === `b-${name}`) || (f.msg === 'nosub' && f.id === `b-${name}`));
+        assert.equal(answer.msg, 'ready', `${name}: another connection has its own counter`);
+      }
+      looper.close();
       bystander.close();
     } finally {
       await app.close();

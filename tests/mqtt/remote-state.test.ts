@@ -1022,3 +1022,25 @@ describe('RemoteState: the number of instances', () => {
     assert.deepEqual([...state.shownRecords()].map((r) => r._id), ['s1'], 'the real instance with records stays');
   });
 });
+
+describe('RemoteState: isOnline (what the stats\' `online` shows)', () => {
+  test('true exactly while an instance has a current run: online makes it, its offline (a Will) or clear ends it', () => {
+    const state = new RemoteState();
+    const status = (id: string, s: 'online' | 'offline', epoch: number) => state.status(id, { state: s, epoch }, T0);
+    assert.equal(state.isOnline('A'), false, 'never heard of');
+    status('A', 'online', E);
+    assert.equal(state.isOnline('A'), true);
+    status('A', 'offline', D);
+    assert.equal(state.isOnline('A'), true, 'the Will of an older run ends only that run');
+    status('A', 'offline', E);
+    assert.equal(state.isOnline('A'), false, 'its Will');
+    status('A', 'online', E);
+    assert.equal(state.isOnline('A'), false, 'a late online of the run that ended');
+    status('A', 'online', F);
+    assert.equal(state.isOnline('A'), true, 'a new run');
+    state.record('B', { record: { _id: 's1', instanceId: 'B' }, epoch: E }, T0);
+    assert.equal(state.isOnline('B'), false, 'records alone do not make an instance online');
+    state.clear();
+    assert.equal(state.isOnline('A'), false, 'the bridge stopped');
+  });
+});
