@@ -1,5 +1,8 @@
 import { renderAttackReport } from './attack-report';
 import { renderConvergenceReport } from './convergence-report';
+import { renderDashboardReport } from './dashboard-report';
+import { renderFleetReport } from './fleet-report';
+import { renderMonitorsReport } from './monitors-report';
 import type { BenchResult, ServerResult } from './results-types';
 
 /** The markdown report printed on stdout: one table, then each target with its measured ratio. */
@@ -46,6 +49,9 @@ export function renderReport(result: BenchResult): string {
   }
   if (result.convergence) lines.push('', renderConvergenceReport(result.convergence));
   if (result.attack) lines.push('', renderAttackReport(result.attack));
+  if (result.monitors) lines.push('', renderMonitorsReport(result.monitors));
+  if (result.dashboard) lines.push('', renderDashboardReport(result.dashboard));
+  if (result.fleet) lines.push('', renderFleetReport(result.fleet));
   return lines.join('\n') + '\n';
 }
 

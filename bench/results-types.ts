@@ -1,5 +1,8 @@
 import type { AttackScenarioResult } from './attack-results-types';
 import type { ConvergenceResult } from './convergence-results-types';
+import type { DashboardResult } from './dashboard-results-types';
+import type { FleetResult } from './fleet-results-types';
+import type { MonitorsResult } from './monitors-results-types';
 import type { ServerKind } from './processes';
 
 export interface LatencyPoint {
@@ -59,5 +62,11 @@ export interface BenchResult {
   convergence?: ConvergenceResult | null;
   /** The "under attack" scenario (bench/attack-scenario.ts), when it ran. */
   attack?: AttackScenarioResult | null;
+  /** Memory per monitor and a bystander's pings during a burst of monitors (bench/monitors-scenario.ts), when it ran. */
+  monitors?: MonitorsResult | null;
+  /** Headless Chromium on the monitor page at scale (bench/dashboard-scenario.ts), when it ran. */
+  dashboard?: DashboardResult | null;
+  /** Six instances and 100,000 connections, counts from summaries, records only where a monitor looks (bench/fleet-scenario.ts), when it ran. */
+  fleet?: FleetResult | null;
   durationSeconds: number;
 }

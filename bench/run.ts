@@ -5,15 +5,18 @@
  * (c) a bare ws server and (d) Socket.IO doing the same presence work; then
  * a churn soak of (a), the 3-instance MQTT scale-out, its convergence after
  * a burst of disconnects and a broker restart (bench/convergence-scenario.ts),
- * and (a) under attack (bench/attack-scenario.ts). Every server is its own
+ * (a) under attack (bench/attack-scenario.ts) and the cost of its monitors
+ * (bench/monitors-scenario.ts), and headless Chromium on its dashboard at
+ * scale (bench/dashboard-scenario.ts), and six instances holding 100,000
+ * connections between them (bench/fleet-scenario.ts). Every server is its own
  * process; load comes from separate worker processes on 127.0.0.x (127.0.1.x
- * for convergence).
+ * for convergence, 127.0.3.x for monitors, 127.0.4.x for dashboard, 127.0.8.x for fleet).
  * Writes bench/results/<timestamp>.json and .svg, prints a markdown table.
  *
- * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack runs one
- * section (with --only attack or --only convergence the run fails when a target
- * is missed; ghosts or stale retained records after a convergence scenario
- * fail any run); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
+ * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack|monitors|dashboard|fleet runs one
+ * section (with --only attack, convergence, monitors, dashboard or fleet the run fails when a target
+ * is missed; ghosts or stale retained records after a convergence scenario, or records left
+ * after the fleet section, fail any run); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
  * --no-soak, --no-scale-out, --no-convergence (for profiling).
  */
 import { execSync } from 'node:child_process';
@@ -25,6 +28,9 @@ import WebSocket from 'ws';
 import { startMosquitto, MOSQUITTO_PATH } from '../tests/helpers/brokers';
 import { ATTACK_PLANS, runAttackScenario } from './attack-scenario';
 import { CONVERGENCE_PLANS, runConvergenceScenario } from './convergence-scenario';
+import { DASHBOARD_PLANS, runDashboardScenario } from './dashboard-scenario';
+import { FLEET_PLANS, runFleetScenario } from './fleet-scenario';
+import { MONITORS_PLANS, runMonitorsScenario } from './monitors-scenario';
 import { attackNamed } from './attacks/registry';
 import { renderChart } from './chart';
 import { buildBenchProcesses, SERVER_LABELS, startServer, startWorkers, type IpcChild, type ServerKind, type ServerUnderTest } from './processes';
@@ -32,7 +38,7 @@ import { renderReport } from './report';
 import type { BenchResult, LatencyPoint, ScaleOutResult, ServerResult, SoakResult } from './results-types';
 import { percentile, round } from './stats';
 
-const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack'] as const;
+const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack', 'monitors', 'dashboard', 'fleet'] as const;
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -259,6 +265,9 @@ async function main(): Promise<number> {
   const scaleOutResult = skipScaleOut ? null : await scaleOut();
   const convergenceResult = skipConvergence ? null : await runConvergenceScenario(CONVERGENCE_PLANS[quick ? 'quick' : 'full'], log);
   const attackResult = runs('attack') ? await runAttackScenario(ATTACK_PLANS[quick ? 'quick' : 'full'], onlyAttacks, log) : null;
+  const monitorsResult = runs('monitors') ? await runMonitorsScenario(MONITORS_PLANS[quick ? 'quick' : 'full'], log) : null;
+  const dashboardResult = runs('dashboard') ? await runDashboardScenario(DASHBOARD_PLANS[quick ? 'quick' : 'full'], log) : null;
+  const fleetResult = runs('fleet') ? await runFleetScenario(FLEET_PLANS[quick ? 'quick' : 'full'], log) : null;
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -268,6 +277,9 @@ async function main(): Promise<number> {
     scaleOut: scaleOutResult,
     convergence: convergenceResult,
     attack: attackResult,
+    monitors: monitorsResult,
+    dashboard: dashboardResult,
+    fleet: fleetResult,
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -293,6 +305,24 @@ async function main(): Promise<number> {
   if (args.only === 'convergence' && convergenceResult && !convergenceResult.skipped && !convergenceResult.pass) {
     const missed = convergenceResult.error ? [convergenceResult.error] : convergenceResult.scenarios.flatMap((s) => s.failures);
     process.stderr.write(`convergence missed its targets: ${missed.join('; ')}\n`);
+    return 1;
+  }
+  if (args.only === 'monitors' && monitorsResult && !monitorsResult.pass) {
+    process.stderr.write(`monitors missed their targets: ${monitorsResult.failures.join('; ')}\n`);
+    return 1;
+  }
+  // Fleet: records left after everyone left fail any run; a missed target only under `--only fleet`.
+  if (fleetResult?.recordsLeft?.total) {
+    process.stderr.write(`fleet left records behind: ${fleetResult.failures.filter((f) => f.includes('records left')).join('; ')}\n`);
+    return 1;
+  }
+  if (args.only === 'fleet' && fleetResult && !fleetResult.skipped && !fleetResult.pass) {
+    process.stderr.write(`fleet missed its targets: ${fleetResult.failures.join('; ')}\n`);
+    return 1;
+  }
+  if (args.only === 'dashboard' && dashboardResult && !dashboardResult.skipped && !dashboardResult.pass) {
+    const missed = dashboardResult.error ? [dashboardResult.error] : dashboardResult.cases.flatMap((c) => c.failures.map((f) => `${c.name}: ${f}`));
+    process.stderr.write(`dashboard missed its targets: ${missed.join('; ')}\n`);
     return 1;
   }
   const leaky = servers.filter((s) => s.recordsLeft !== 0);

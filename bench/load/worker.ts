@@ -7,22 +7,28 @@
  *   destroyAll drop every held socket in one synchronous loop (a burst of disconnects)
  *   digest   count and hash of the held session ids (bench/view-digest.ts)
  *   probe    monitors + churn: close→removal latency as the monitors see it
+ *   monitors open `count` monitors that subscribe at once; answer when all are ready (load/monitors.ts)
+ *   closeMonitors close them
  */
 import { ViewDigest } from '../view-digest';
 import { openConnection, type HeldConnection, type Protocol } from './clients';
+import { MonitorGroup } from './monitors';
 
 type Command =
   | { id: number; type: 'open'; protocol: Protocol; url: string; count: number; concurrency: number }
   | { id: number; type: 'closeAll' }
   | { id: number; type: 'destroyAll' }
   | { id: number; type: 'digest' }
-  | { id: number; type: 'probe'; protocol: Protocol; url: string; monitors: number; token: string; ratePerSecond: number; seconds: number };
+  | { id: number; type: 'probe'; protocol: Protocol; url: string; monitors: number; token: string; ratePerSecond: number; seconds: number }
+  | { id: number; type: 'monitors'; url: string; count: number; params: unknown[]; readyTimeoutMs: number }
+  | { id: number; type: 'closeMonitors' };
 
 // One address, or a comma-separated list used round-robin by `open` (probes use the first).
 const localAddresses = (process.env.BENCH_LOCAL_ADDRESS ?? '127.0.0.1').split(',');
 const localAddress = localAddresses[0]!;
 let nextAddress = 0;
 const held: HeldConnection[] = [];
+let monitors: MonitorGroup | null = null;
 
 process.on('message', async (command: Command) => {
   try {
@@ -55,6 +61,15 @@ async function handle(command: Command): Promise<unknown> {
     }
     case 'probe':
       return probe(command);
+    case 'monitors':
+      if (monitors) throw new Error('monitors already open: closeMonitors first');
+      monitors = new MonitorGroup(command.url, localAddress);
+      return monitors.open(command.count, command.params, command.readyTimeoutMs);
+    case 'closeMonitors': {
+      const closing = monitors;
+      monitors = null;
+      return closing ? closing.close() : { closed: 0 };
+    }
   }
 }
 

@@ -40,6 +40,8 @@ export class ConnectionTable {
   private readonly topSpacer: HTMLTableRowElement;
   private readonly bottomSpacer: HTMLTableRowElement;
   private rowHeight: number;
+  /** Measured since the last resize: reading a row's size forces a layout, so it is done once, not per frame. */
+  private rowHeightKnown = false;
   private selfId: string | null = null;
   private order: readonly ConnectionRecord[] = [];
 
@@ -65,6 +67,11 @@ export class ConnectionTable {
       onChange: () => requestRender(),
     });
     this.virtualizer._didMount();
+    // Narrow screens turn rows into cards: measure again after a resize.
+    addEventListener('resize', () => {
+      this.rowHeightKnown = false;
+      requestRender();
+    });
     body.addEventListener('click', (event) => this.selectFrom(event.target));
     body.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' || event.key === ' ') this.selectFrom(event.target);
@@ -158,8 +165,10 @@ export class ConnectionTable {
 
   /** Rows are one line on wide screens and cards on narrow ones: follow the real height. */
   private measureRowHeight(): void {
+    if (this.rowHeightKnown) return;
     const firstRow = this.topSpacer.nextSibling;
     if (!(firstRow instanceof HTMLTableRowElement) || firstRow === this.bottomSpacer) return;
+    this.rowHeightKnown = true;
     const height = firstRow.getBoundingClientRect().height;
     if (height > 0 && Math.abs(height - this.rowHeight) > 0.5) {
       this.rowHeight = height;

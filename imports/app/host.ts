@@ -53,11 +53,15 @@ type Fields = Record<string, 0 | 1>;
 export interface PresenceCursor {
   countAsync(): Promise<number>;
   fetchAsync(): Promise<ConnectedUser[]>;
-  observeChanges(callbacks: {
-    added?(id: string, fields: Partial<ConnectedUser>): void;
-    changed?(id: string, fields: Partial<ConnectedUser>): void;
-    removed?(id: string): void;
-  }): unknown;
+  /** `nonMutatingCallbacks` (Meteor's option): the callbacks promise not to mutate `fields`, so the store may skip its copy. */
+  observeChanges(
+    callbacks: {
+      added?(id: string, fields: Partial<ConnectedUser>): void;
+      changed?(id: string, fields: Partial<ConnectedUser>): void;
+      removed?(id: string): void;
+    },
+    options?: { nonMutatingCallbacks?: boolean },
+  ): unknown;
 }
 
 export interface PresenceCollection {

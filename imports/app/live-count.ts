@@ -1,12 +1,21 @@
 import type { Logger } from '../log/logger';
+import { remoteConnectionTotal, type FleetSummaries } from './fleet-summaries';
 import type { HostPublishThis } from './host';
+import type { PresenceFields } from './presence-view';
 
 /**
- * One shared, live count of connection records, pushed to every count
- * subscriber. It counts the merged presence view (this instance's records and
- * other instances'), so it always matches what a monitor sees. One observer
- * serves all subscribers (not one per subscriber), and bursts of
- * connects/closes are coalesced into one `changed` per subscriber every
+ * One shared, live count of connections, pushed to every count subscriber.
+ *
+ * What it counts:
+ * - without fleet summaries (one instance, or several sharing one store):
+ *   the presence view, so it always matches what a monitor sees;
+ * - with them (instances joined by the MQTT bridge): this instance's own
+ *   records in the view plus the other online instances' summaries. Other
+ *   instances' per-connection records are then only held while a monitor
+ *   looks (issue 12), and the count must not depend on them.
+ *
+ * One observer serves all subscribers (not one per subscriber), and bursts
+ * of connects/closes are coalesced into one `changed` per subscriber every
  * `coalesceMs`, so churn costs O(subscribers) per flush, not per event.
  */
 export const COUNT_COLLECTION = 'connectedUsers.count';
@@ -14,10 +23,20 @@ export const COUNT_DOCUMENT_ID = 'total';
 
 /** What the count follows: the PresenceView's observe, which reports current records before returning. */
 export interface CountSource {
-  observe(callbacks: { added(id: string): void; removed(id: string): void }): unknown;
+  observe(callbacks: { added(id: string, fields: PresenceFields): void; removed(id: string, fields: PresenceFields): void }): unknown;
+}
+
+/** Count the fleet from summaries: this instance's own records, plus the others' summaries. */
+export interface CountFromSummaries {
+  ownInstanceId: string;
+  summaries: FleetSummaries;
 }
 
 export class LiveCount {
+  /** Records of the view that are counted (all of them, or this instance's own). */
+  private local = 0;
+  /** The other instances' connections, from their summaries. */
+  private remote = 0;
   private count = 0;
   private started = false;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -32,13 +51,19 @@ export class LiveCount {
     return this.count;
   }
 
-  start(source: CountSource): void {
+  start(source: CountSource, fromSummaries?: CountFromSummaries): void {
     if (this.started) return;
     this.started = true;
+    const own = fromSummaries?.ownInstanceId;
+    const counted = (fields: PresenceFields) => own === undefined || fields.instanceId === own;
     source.observe({
-      added: () => this.bump(1),
-      removed: () => this.bump(-1),
+      added: (_id, fields) => counted(fields) && this.set(this.local + 1, this.remote),
+      removed: (_id, fields) => counted(fields) && this.set(this.local - 1, this.remote),
     });
+    if (!fromSummaries) return;
+    const { summaries } = fromSummaries;
+    summaries.onChange(() => this.set(this.local, remoteConnectionTotal(summaries)));
+    this.set(this.local, remoteConnectionTotal(summaries));
   }
 
   /** Publish the count document to this subscription and keep it live. */
@@ -49,8 +74,10 @@ export class LiveCount {
     sub.ready();
   }
 
-  private bump(delta: number): void {
-    this.count += delta;
+  private set(local: number, remote: number): void {
+    this.local = local;
+    this.remote = remote;
+    this.count = local + remote;
     if (this.subscribers.size === 0 || this.flushTimer) return;
     this.flushTimer = setTimeout(() => this.flush(), this.coalesceMs);
     this.flushTimer.unref?.();

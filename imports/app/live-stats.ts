@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger';
+import type { FleetSummaries } from './fleet-summaries';
 import type { HostPublishThis } from './host';
 import type { PresenceFields } from './presence-view';
 import { SeriesHistory, type StatsSample } from './series-history';
@@ -56,6 +57,14 @@ export interface LiveStatsOptions {
   now?: () => number;
   /** Whether a remote instance is up; absent: while it has records. */
   isOnline?: (instanceId: string) => boolean;
+  /**
+   * Other instances' summaries (the MQTT bridge). Given, other instances'
+   * series come from them (sampled at each step; rates from the differences
+   * of their cumulative totals) and the view's records of other instances are
+   * ignored: those are held only while a monitor looks. Absent, every series
+   * is counted from the view's records.
+   */
+  summaries?: FleetSummaries;
 }
 
 /** What the stats follow: the PresenceView (removed carries the record's last fields). */
@@ -84,6 +93,8 @@ export class LiveStats {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
   private replaying = false;
+  /** Per remote instance: the cumulative totals seen at the last step, to difference. */
+  private readonly lastTotals = new Map<string, { epoch: number; connects: number; disconnects: number }>();
 
   constructor(private readonly options: LiveStatsOptions) {
     this.sampleMs = options.sampleMs ?? DEFAULT_LIVE_STATS_OPTIONS.sampleMs;
@@ -123,6 +134,7 @@ export class LiveStats {
 
   /** Take one sample of every series and push it (the timer calls this every `sampleMs`). */
   step(): void {
+    if (this.options.summaries) this.sampleSummaries(this.options.summaries);
     const at = this.now();
     const gone: string[] = [];
     for (const [id, series] of this.series) {
@@ -151,7 +163,51 @@ export class LiveStats {
     }
   }
 
+  /**
+   * Remote series and the total from the summaries. A run seen for the first
+   * time adds no connects (its totals cover its whole life, not this second);
+   * an instance that went offline drops to 0 connections.
+   */
+  private sampleSummaries(summaries: FleetSummaries): void {
+    const own = this.series.get(this.options.ownInstanceId)!;
+    const total = this.series.get(STATS_NAMES.totalId)!;
+    total.connections = own.connections;
+    total.connects = own.connects;
+    total.disconnects = own.disconnects;
+    const seen = new Set<string>();
+    for (const summary of summaries.current()) {
+      seen.add(summary.instanceId);
+      const series = this.seriesFor(summary.instanceId);
+      const last = this.lastTotals.get(summary.instanceId);
+      const sameRun = last !== undefined && last.epoch === summary.epoch;
+      const connects = sameRun ? Math.max(0, summary.connects - last.connects) : 0;
+      const disconnects = sameRun ? Math.max(0, summary.disconnects - last.disconnects) : 0;
+      this.lastTotals.set(summary.instanceId, { epoch: summary.epoch, connects: summary.connects, disconnects: summary.disconnects });
+      series.connections = summary.connections;
+      series.connects += connects;
+      series.disconnects += disconnects;
+      total.connections += summary.connections;
+      total.connects += connects;
+      total.disconnects += disconnects;
+    }
+    for (const [id, series] of this.series) {
+      if (id === STATS_NAMES.totalId || id === this.options.ownInstanceId || seen.has(id)) continue;
+      series.connections = 0;
+      this.lastTotals.delete(id);
+    }
+  }
+
   private count(instanceId: string | undefined, delta: 1 | -1): void {
+    if (this.options.summaries) {
+      // Only this instance's own records: the others are counted from their summaries (and the total at each step).
+      if (instanceId !== this.options.ownInstanceId) return;
+      const series = this.seriesFor(instanceId);
+      series.connections += delta;
+      if (this.replaying) return;
+      if (delta > 0) series.connects++;
+      else series.disconnects++;
+      return;
+    }
     for (const id of [STATS_NAMES.totalId, instanceId ?? 'unknown']) {
       const series = this.seriesFor(id);
       series.connections += delta;

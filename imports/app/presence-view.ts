@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger';
 import type { ConnectedUser, PresenceCursor } from './host';
-import type { RemoteRecords } from './remote-records';
+import type { RemoteRecord, RemoteRecords } from './remote-records';
 
 /**
  * The one presence view every reader uses (the monitors' list, the count):
@@ -35,11 +35,18 @@ import type { RemoteRecords } from './remote-records';
  *   await view.start(collection.find({}));
  *   view.observe({ added: (id, fields) => …, removed: (id) => … });
  *
- * Caveats: it holds one copy of each visible record's fields (the store's
- * observer clone), so memory grows with the connections it shows; fields
- * objects handed to observers are never mutated afterwards, and observers
- * must not mutate them either. `stop()` detaches from the sources without
- * telling observers anything.
+ * Memory: it copies no record. This instance's records are the fields
+ * objects the store's observer hands over (asked with Meteor's
+ * `nonMutatingCallbacks`, so the store shares its own values instead of
+ * cloning them); other instances' are the remote source's own record objects
+ * (compact, in the bridge), and a fields object is made from one only when a
+ * reader needs it: an observer's `added` or `removed` (one object for all
+ * observers), `get`, `forEach`.
+ *
+ * Caveats: fields objects handed to observers are never mutated afterwards,
+ * and observers must not mutate them either (the store's values are shared).
+ * `forEach` makes a fields object per remote record it visits.
+ * `stop()` detaches from the sources without telling observers anything.
  */
 export type PresenceFields = Partial<Omit<ConnectedUser, '_id'>>;
 
@@ -59,12 +66,20 @@ export interface PresenceViewOptions {
   remote?: RemoteRecords;
 }
 
-/** One source's record for a session id; `local` means it came from this instance's store. */
-interface Claim {
-  local: boolean;
-  /** The owning instance, for remote claims (removals must come from it). */
-  instanceId: string;
-  fields: PresenceFields;
+/**
+ * One source's record for a session id, held as the source handed it over:
+ * this instance's store's fields object (a local claim), or a remote source's
+ * record (a remote claim: removals must come from its `instanceId`).
+ */
+type Claim = PresenceFields | RemoteRecord;
+
+/** Store documents are EJSON data, which never holds a function: only a remote record has `toFields`. */
+function isRemote(claim: Claim): claim is RemoteRecord {
+  return typeof (claim as Partial<RemoteRecord>).toFields === 'function';
+}
+
+function fieldsOf(claim: Claim): PresenceFields {
+  return isRemote(claim) ? claim.toFields() : claim;
 }
 
 export class PresenceView {
@@ -102,7 +117,7 @@ export class PresenceView {
   /** The visible record for a session id, as a fresh object. */
   get(sessionId: string): ConnectedUser | undefined {
     const claim = this.visible.get(sessionId);
-    return claim ? ({ _id: sessionId, ...claim.fields } as ConnectedUser) : undefined;
+    return claim ? ({ _id: sessionId, ...fieldsOf(claim) } as ConnectedUser) : undefined;
   }
 
   /**
@@ -116,21 +131,22 @@ export class PresenceView {
     this.started = true;
     const { instanceId, remote } = this.options;
     const takesLocal = (fields: PresenceFields) => !remote || fields.instanceId === instanceId;
-    const handle = await local.observeChanges({
-      added: (id, fields) => {
-        if (takesLocal(fields)) this.claim(id, { local: true, instanceId: fields.instanceId ?? instanceId, fields });
+    const handle = await local.observeChanges(
+      {
+        added: (id, fields) => {
+          if (takesLocal(fields)) this.claim(id, fields);
+        },
+        changed: (id, fields) => this.localChanged(id, fields),
+        removed: (id) => this.release(id, (claim) => !isRemote(claim)),
       },
-      changed: (id, fields) => this.localChanged(id, fields),
-      removed: (id) => this.release(id, (claim) => claim.local),
-    });
+      // Neither the view nor its observers mutate fields (see Caveats): the store may hand over its own values.
+      { nonMutatingCallbacks: true },
+    );
     this.stops.push(() => (handle as { stop?(): void } | undefined)?.stop?.());
     if (remote) {
       const remoteHandle = remote.observe({
-        added: (record) => {
-          const { _id, ...fields } = record;
-          this.claim(_id, { local: false, instanceId: record.instanceId, fields });
-        },
-        removed: (owner, sessionId) => this.release(sessionId, (claim) => !claim.local && claim.instanceId === owner),
+        added: (record) => this.claim(record._id, record),
+        removed: (owner, sessionId) => this.release(sessionId, (claim) => isRemote(claim) && claim.instanceId === owner),
       });
       this.stops.push(() => remoteHandle.stop());
     }
@@ -141,17 +157,23 @@ export class PresenceView {
     for (const stop of this.stops.splice(0)) stop();
   }
 
-  /** Visit every visible record now (no copies): O(n), for the rare full scan (a window's refill). */
+  /** Visit every visible record now: O(n), for the rare full scan (a window's refill); remote records' fields are made for the visit. */
   forEach(visit: (id: string, fields: PresenceFields) => void): void {
-    for (const [id, claim] of this.visible) visit(id, claim.fields);
+    for (const [id, claim] of this.visible) visit(id, fieldsOf(claim));
   }
 
   /**
    * Calls `added` for every visible record before returning (like a store's
-   * observeChanges), then reports each change as it happens.
+   * observeChanges), then reports each change as it happens. `replay: false`
+   * skips those initial calls, for an observer that takes the current records
+   * another way (a window fills itself from one bounded scan): the replay
+   * makes a fields object for every remote record (~5-10 ms and ~10 MB of
+   * garbage at 50,000 of them), to be thrown away.
    */
-  observe(callbacks: PresenceViewCallbacks): { stop(): void } {
-    for (const [id, claim] of this.visible) this.safely(id, () => callbacks.added(id, claim.fields));
+  observe(callbacks: PresenceViewCallbacks, options: { replay?: boolean } = {}): { stop(): void } {
+    if (options.replay !== false) {
+      for (const [id, claim] of this.visible) this.safely(id, () => callbacks.added(id, fieldsOf(claim)));
+    }
     this.observers.add(callbacks);
     return { stop: () => void this.observers.delete(callbacks) };
   }
@@ -160,11 +182,14 @@ export class PresenceView {
     const shown = this.visible.get(id);
     if (!shown) {
       this.visible.set(id, claim);
-      this.emit(id, (o) => o.added(id, claim.fields));
+      if (this.observers.size > 0) {
+        const fields = fieldsOf(claim); // one object for every observer
+        this.emit(id, (o) => o.added(id, fields));
+      }
     } else if (sameOwner(shown, claim)) {
       // The same owner again (a source replaying its record): an update, not a collision.
       this.replaceVisible(id, shown, claim);
-    } else if (claim.local && !shown.local) {
+    } else if (!isRemote(claim) && isRemote(shown)) {
       // Our own record wins over any remote claim; that claim is first in line behind it.
       this.hiddenList(id).unshift(shown);
       this.collided(id, shown, claim);
@@ -189,7 +214,10 @@ export class PresenceView {
       if (next) this.replaceVisible(id, shown, next);
       else {
         this.visible.delete(id);
-        this.emit(id, (o) => o.removed(id, shown.fields));
+        if (this.observers.size > 0) {
+          const fields = fieldsOf(shown);
+          this.emit(id, (o) => o.removed(id, fields));
+        }
       }
       return;
     }
@@ -203,17 +231,18 @@ export class PresenceView {
   private localChanged(id: string, changes: PresenceFields): void {
     const shown = this.visible.get(id);
     // The app never updates a record in place; a change to a record we did not take is not ours to show.
-    if (!shown?.local) return;
-    const fields: Record<string, unknown> = { ...shown.fields, ...changes };
+    if (!shown || isRemote(shown)) return;
+    const fields: Record<string, unknown> = { ...shown, ...changes };
     for (const key of Object.keys(changes)) if ((changes as Record<string, unknown>)[key] === undefined) delete fields[key];
-    this.visible.set(id, { ...shown, fields: fields as PresenceFields });
+    this.visible.set(id, fields as PresenceFields);
     this.emit(id, (o) => o.changed?.(id, changes));
   }
 
   private replaceVisible(id: string, before: Claim, after: Claim): void {
     this.visible.set(id, after);
-    const changes: Record<string, unknown> = { ...after.fields };
-    for (const key of Object.keys(before.fields)) if (!(key in after.fields)) changes[key] = undefined;
+    const afterFields = fieldsOf(after);
+    const changes: Record<string, unknown> = { ...afterFields };
+    for (const key of Object.keys(fieldsOf(before))) if (!(key in afterFields)) changes[key] = undefined;
     this.emit(id, (o) => o.changed?.(id, changes as PresenceFields));
   }
 
@@ -225,9 +254,13 @@ export class PresenceView {
 
   private collided(id: string, refused: Claim, kept: Claim): void {
     this.collisionCount++;
-    const context = { session: id, shown: describe(kept), hidden: describe(refused), collisions: this.collisionCount };
+    const context = { session: id, shown: this.describe(kept), hidden: this.describe(refused), collisions: this.collisionCount };
     if (this.collisionCount === 1) this.options.log.warn('Two records claim one session id: showing one (logged once; later ones at debug)', context);
     else this.options.log.debug('Two records claim one session id: showing one', context);
+  }
+
+  private describe(claim: Claim): string {
+    return isRemote(claim) ? `remote ${claim.instanceId}` : `local (${claim.instanceId ?? this.options.instanceId})`;
   }
 
   private emit(id: string, notify: (observer: PresenceViewCallbacks) => void): void {
@@ -244,10 +277,8 @@ export class PresenceView {
   }
 }
 
+/** Two local claims, or two remote claims of one instance. */
 function sameOwner(a: Claim, b: Claim): boolean {
-  return a.local === b.local && (a.local || a.instanceId === b.instanceId);
-}
-
-function describe(claim: Claim): string {
-  return claim.local ? `local (${claim.instanceId})` : `remote ${claim.instanceId}`;
+  if (!isRemote(a) || !isRemote(b)) return !isRemote(a) && !isRemote(b);
+  return a.instanceId === b.instanceId;
 }

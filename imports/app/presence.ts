@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger';
 import { RECORD_LIMITS, validateConnectedUser } from './connected-user-schema';
 import type { ConnectedUser, HostConnection, PresenceCollection, PresenceHost } from './host';
 import { parseListOptions } from './list-options';
+import type { FleetSummaries } from './fleet-summaries';
 import { LiveCount } from './live-count';
 import { LiveStats, STATS_NAMES } from './live-stats';
 import { publishMonitorList } from './monitor-list-publication';
@@ -72,6 +73,17 @@ export interface PresenceOptions {
    * counts as online while it has records.
    */
   isRemoteOnline?: (instanceId: string) => boolean;
+  /**
+   * Other instances' summaries (the MQTT bridge's). Given, the count and
+   * `presence.stats` count other instances from these, not from records.
+   */
+  summaries?: FleetSummaries;
+  /**
+   * Told how many monitors watch `list.connectedUsers` on this instance,
+   * whenever that changes: the bridge holds other instances' records only
+   * while this is above 0.
+   */
+  onMonitorsChanged?: (monitors: number) => void | Promise<void>;
 }
 
 export interface PresenceApp {
@@ -90,7 +102,13 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   const { instanceId, policy, log } = options;
   const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
   const view = new PresenceView({ instanceId, log, remote: options.remoteRecords });
-  const liveStats = new LiveStats({ ownInstanceId: instanceId, log, isOnline: options.isRemoteOnline });
+  const liveStats = new LiveStats({ ownInstanceId: instanceId, log, isOnline: options.isRemoteOnline, summaries: options.summaries });
+  let monitors = 0;
+  /** Resolves when whatever the new monitor count needs is in place (others' records, for a first monitor). */
+  const monitorsChanged = async (delta: 1 | -1) => {
+    monitors += delta;
+    await options.onMonitorsChanged?.(monitors);
+  };
   let markStarted!: { resolve(): void; reject(error: unknown): void };
   const started = new Promise<void>((resolve, reject) => (markStarted = { resolve, reject }));
   started.catch(() => {}); // the startup callback's own failure is reported by the host; this only informs waiters
@@ -111,7 +129,7 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
       log.info('Cleared this instance\'s stale connection records', { instanceId });
       // After the cleanup, so nothing stale is ever in the view.
       await view.start(collection.find({}));
-      liveCount.start(view);
+      liveCount.start(view, options.summaries ? { ownInstanceId: instanceId, summaries: options.summaries } : undefined);
       liveStats.start(view);
       markStarted.resolve();
     } catch (error) {
@@ -148,6 +166,11 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
       // Validated before anything is published; only monitors' options are read (others get their own record regardless).
       const parsed = parseListOptions(params[0]);
       if (!parsed.ok) return void this.error(new host.Error(400, parsed.reason));
+      // Others' records are held only while a monitor looks: wait for them, so `ready` means the whole list.
+      // (Counted before onStop is registered: onStop runs at once for a subscription that already stopped.)
+      const recordsHere = monitorsChanged(1);
+      this.onStop(() => void monitorsChanged(-1));
+      await recordsHere;
       return void publishMonitorList(this, view, parsed.options, PRESENCE_NAMES.collection, options.publishBatchSize);
     }
     // Only its own record, which only this instance's store holds: the store's cursor is the cheapest way.

@@ -11,9 +11,23 @@ import type { ConnectedUser } from './host';
  * - a record's `instanceId` names the instance that owns it, and
  *   `removed(instanceId, sessionId)` only ever concerns that instance's record;
  * - the same session id is never `added` twice without a `removed` between.
+ *
+ * Records are handed over as the source holds them (compactly, in the
+ * bridge: imports/mqtt/compact-record.ts) and kept as they are: a record
+ * object never changes (a new version is `removed`, then `added` anew), so
+ * the view holds it instead of a copy, and asks it for a document only when a
+ * reader needs one.
  */
+export interface RemoteRecord {
+  /** The session id. */
+  readonly _id: string;
+  readonly instanceId: string;
+  /** Its fields without `_id`, as a fresh object the caller may keep (nobody mutates it). */
+  toFields(): Partial<Omit<ConnectedUser, '_id'>>;
+}
+
 export interface RemoteRecordsCallbacks {
-  added(record: ConnectedUser): void;
+  added(record: RemoteRecord): void;
   removed(instanceId: string, sessionId: string): void;
 }
 

@@ -73,7 +73,16 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
   // The stats' `online` for a peer follows its status (a Will flips it at the next sample), not whether it has records.
   const isRemoteOnline = bridge ? (id: string) => bridge.isRemoteOnline(id) : undefined;
 
-  const presence = registerPresence(host, collection, { instanceId, policy, log, remoteRecords, isRemoteOnline });
+  const presence = registerPresence(host, collection, {
+    instanceId,
+    policy,
+    log,
+    remoteRecords,
+    isRemoteOnline,
+    // Counts and stats of other instances come from their summaries; their records only while a monitor looks here.
+    summaries: bridge?.summaries,
+    onMonitorsChanged: bridge ? (monitors) => bridge.setRecordsWanted(monitors > 0) : undefined,
+  });
   if (options.rateLimits !== false) registerPresenceRateLimits(options.rateLimiter, options.rateLimits);
   publishBridgeStatus(host, policy, bridge);
   if (bridge) {
@@ -97,13 +106,15 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
 
 /** The bridge's options: its default limits, overridden by the caps the configuration names. */
 function bridgeOptions(mqtt: MqttConfig, instanceId: string): MqttBridgeOptions {
-  const { maxPacketBytes, maxRemoteRecordsPerInstance, maxRemoteRecords, ...connection } = mqtt;
+  const { maxPacketBytes, maxRemoteRecordsPerInstance, maxRemoteRecords, remoteRecords, remoteRecordsGraceMs, ...connection } = mqtt;
   const defaults = defaultMqttBridgeLimits;
   return {
     ...defaults,
     ...connection,
     instanceId,
     maxPacketBytes: maxPacketBytes ?? defaults.maxPacketBytes,
+    recordsOnDemand: remoteRecords === undefined ? defaults.recordsOnDemand : remoteRecords === 'on-demand',
+    recordsGraceMs: remoteRecordsGraceMs ?? defaults.recordsGraceMs,
     remote: {
       ...defaults.remote,
       maxRecordsPerInstance: maxRemoteRecordsPerInstance ?? defaults.remote.maxRecordsPerInstance,

@@ -25,6 +25,14 @@ export interface MqttConfig {
   maxRemoteRecordsPerInstance?: number;
   /** MQTT_MAX_REMOTE_RECORDS: records held for all other instances together (bridge default 500,000). */
   maxRemoteRecords?: number;
+  /**
+   * MQTT_REMOTE_RECORDS: `on-demand` (default) holds other instances'
+   * per-connection records only while a monitor looks at this instance;
+   * `always` holds them all the time (the pre-issue-12 behaviour).
+   */
+  remoteRecords?: 'on-demand' | 'always';
+  /** MQTT_REMOTE_RECORDS_GRACE_MS: how long others' records are kept after the last monitor left (bridge default 30 s). */
+  remoteRecordsGraceMs?: number;
 }
 
 export interface Config {
@@ -116,6 +124,13 @@ function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | u
     maxRemoteRecords: positiveInteger(env, 'MQTT_MAX_REMOTE_RECORDS'),
   };
   for (const [key, value] of Object.entries(caps)) if (value !== undefined) config[key as keyof typeof caps] = value;
+  const remoteRecords = env.MQTT_REMOTE_RECORDS;
+  if (remoteRecords !== undefined && remoteRecords !== '') {
+    if (remoteRecords !== 'on-demand' && remoteRecords !== 'always') throw new Error(`MQTT_REMOTE_RECORDS must be 'on-demand' or 'always', got '${remoteRecords}'`);
+    config.remoteRecords = remoteRecords;
+  }
+  const graceMs = positiveInteger(env, 'MQTT_REMOTE_RECORDS_GRACE_MS');
+  if (graceMs !== undefined) config.remoteRecordsGraceMs = graceMs;
   return config;
 }
 

@@ -27,6 +27,13 @@ import { PresenceTopics } from './topics';
  *   messages at once (20 in flight + `max_queued_messages` 1000).
  * - Subscriptions: records at QoS 0 (no broker-side queue limit while we
  *   read), statuses and digests at QoS 1 (few, and they must arrive).
+ * - Summaries: the digest is also the instance's summary of itself (count,
+ *   cumulative connects and disconnects), so counts and stats need no
+ *   per-connection records. With `recordsOnDemand`, other instances'
+ *   records are subscribed to only while `setRecordsWanted(true)` (a monitor
+ *   looks at this instance), and let go `recordsGraceMs` after it turns false:
+ *   an instance without monitors holds statuses and summaries only, so its
+ *   memory does not grow with the fleet (issue 12).
  * - End of a resync: we publish a marker to our own `<prefix>/sync/<id>`
  *   right after the SUBACK; the broker queues it behind the retained set, so
  *   its arrival ends the resync (or `resyncGraceMs`, whichever comes first).
@@ -67,6 +74,10 @@ export interface MqttBridgeOptions {
   stopTimeoutMs: number;
   /** Caps and timing of what we hold of others (remote-state.ts). */
   remote: RemoteStateLimits;
+  /** Hold other instances' records only while wanted (a monitor looks); false: always (true). */
+  recordsOnDemand: boolean;
+  /** After the last monitor leaves, others' records are kept this long before they are let go (30 s): a reload does not refetch them. */
+  recordsGraceMs: number;
 }
 
 export const defaultMqttBridgeLimits = {
@@ -80,6 +91,8 @@ export const defaultMqttBridgeLimits = {
   maxCleanupRounds: 20,
   stopTimeoutMs: 2_000,
   remote: defaultRemoteStateLimits,
+  recordsOnDemand: true,
+  recordsGraceMs: 30_000,
 } as const;
 
 export type RejectReason =
@@ -98,6 +111,8 @@ export interface BridgeStatus {
   brokerUrl: string;
   remoteInstances: number;
   remoteRecords: number;
+  /** Whether other instances' records are subscribed to (always, or while a monitor looks). */
+  holdsRecords: boolean;
   resyncs: number;
   rejected: Partial<Record<RejectReason, number>>;
 }
@@ -105,7 +120,7 @@ export interface BridgeStatus {
 type RecordValidator = (doc: unknown) => void;
 
 /** Which resync a marker ends: one instance, everyone (after connect), or our own leftovers. */
-type ResyncTarget = { kind: 'instance'; instanceId: string } | { kind: 'all' } | { kind: 'own' };
+type ResyncTarget = { kind: 'instance'; instanceId: string } | { kind: 'all' } | { kind: 'own' } | { kind: 'records' };
 
 export class MqttBridge {
   /** Other instances' records, live, for the app's presence view. */
@@ -113,7 +128,15 @@ export class MqttBridge {
   private client: MqttClient | null = null;
   private readonly topics: PresenceTopics;
   private readonly state: RemoteState;
-  private readonly local = new Map<string, Document>();
+  /**
+   * Our own live records, by id only: the store holds the records, and a
+   * (re)connect reads them from it (republishOwn). A copy of each here cost
+   * ~270 bytes of heap per connection.
+   */
+  private readonly local = new Set<string>();
+  /** Our records updated and being read back to be republished, with the ticket of the latest read per id. */
+  private readonly pendingUpdates = new Map<string, number>();
+  private updateTickets = 0;
   private readonly digest = new SessionDigest();
   private seq = 0;
   private digestTimer: NodeJS.Timeout | null = null;
@@ -134,6 +157,14 @@ export class MqttBridge {
   private nonce = 0;
   private stopped = false;
   private readonly statusListeners = new Set<(status: BridgeStatus) => void>();
+  private readonly summaryListeners = new Set<() => void>();
+  /** Our own cumulative connects and disconnects this run, for our summary. */
+  private connects = 0;
+  private disconnects = 0;
+  /** Pending let-go of others' records after the last monitor left. */
+  private recordsReleaseTimer: NodeJS.Timeout | null = null;
+  /** Resolves when the records fetched for the first monitor have arrived (the fetch's round ended). */
+  private recordsLoaded: { promise: Promise<void>; resolve(): void } | null = null;
 
   constructor(
     private readonly options: MqttBridgeOptions,
@@ -143,17 +174,21 @@ export class MqttBridge {
   ) {
     this.topics = new PresenceTopics(options.topicPrefix);
     this.state = new RemoteState(options.remote);
+    if (options.recordsOnDemand) this.state.dropRecords(); // nothing held yet: only marks records as not wanted
     this.remoteRecords = new RemoteRecordsFeed(() => this.state.shownRecords());
   }
 
   /** Starts connecting; does not wait for the broker (local presence must not depend on it). */
   start(): void {
     const own = this.options.instanceId;
-    this.localObserver = this.collection.find({ instanceId: own }).observeChanges({
-      added: (id, fields) => this.localChanged(id, { _id: id, ...fields } as Document),
-      changed: (id, fields) => this.localChanged(id, { ...this.local.get(id)!, ...fields } as Document),
-      removed: (id) => this.localChanged(id, null),
-    });
+    this.localObserver = this.collection.find({ instanceId: own }).observeChanges(
+      {
+        added: (id, fields) => this.localChanged(id, { _id: id, ...fields } as Document),
+        changed: (id) => this.localUpdated(id),
+        removed: (id) => this.localChanged(id, null),
+      },
+      { nonMutatingCallbacks: true }, // only serialized, never changed: the store need not copy them for us
+    );
     const client = this.connect();
     this.client = client;
     this.digestRepeat = setInterval(() => this.publishDigest(), this.options.digestRepeatMs);
@@ -174,6 +209,7 @@ export class MqttBridge {
       brokerUrl: redactUrl(this.options.url),
       remoteInstances: this.state.onlineInstanceCount,
       remoteRecords: this.state.recordCount,
+      holdsRecords: this.state.holdsRecords,
       resyncs: this.resyncs,
       rejected: { ...this.rejected },
     };
@@ -190,6 +226,74 @@ export class MqttBridge {
     return this.state.isOnline(instanceId);
   }
 
+  /** Other online instances' summaries (imports/app/fleet-summaries.ts, structurally). */
+  readonly summaries = {
+    current: () => this.state.summaries(),
+    onChange: (listener: () => void): (() => void) => {
+      this.summaryListeners.add(listener);
+      return () => this.summaryListeners.delete(listener);
+    },
+  };
+
+  /**
+   * A monitor looks (true) or the last one left (false). With
+   * `recordsOnDemand`, others' records are fetched now, or let go after
+   * `recordsGraceMs`; without it, records are always held and this does nothing.
+   *
+   * Resolves once the records are here: at once when they are already held,
+   * else when the broker has sent its retained set (the fetch's end marker,
+   * at most `resyncGraceMs`), so a monitor's `ready` means a complete list,
+   * as it did when every instance held every record. Never rejects; while the
+   * broker is away it resolves at once (records arrive when it is back).
+   */
+  setRecordsWanted(wanted: boolean): Promise<void> {
+    if (!this.options.recordsOnDemand || this.stopped) return Promise.resolve();
+    if (this.recordsReleaseTimer) clearTimeout(this.recordsReleaseTimer);
+    this.recordsReleaseTimer = null;
+    if (!wanted) {
+      if (this.state.holdsRecords) {
+        this.recordsReleaseTimer = setTimeout(() => this.releaseRecords(), this.options.recordsGraceMs);
+        this.recordsReleaseTimer.unref();
+      }
+      return Promise.resolve();
+    }
+    if (this.state.holdsRecords) return this.recordsLoaded?.promise ?? Promise.resolve();
+    this.state.wantRecords();
+    this.log.info('A monitor looks: fetching other instances\' records');
+    this.emitStatus();
+    const client = this.client;
+    if (!client?.connected) return Promise.resolve(); // onConnect subscribes to them
+    let resolve!: () => void;
+    const loaded = { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    this.recordsLoaded = loaded;
+    this.state.beginResync(null, false);
+    client.subscribe(this.topics.connectionsWildcard, { qos: 0 }, (error) => {
+      if (error) {
+        loaded.resolve();
+        return this.log.error('MQTT subscribe failed', { error: error.message });
+      }
+      this.startRound({ kind: 'records' });
+    });
+    return loaded.promise;
+  }
+
+  /** The fetch for the first monitor is over (or was superseded by a reconnect's full resync). */
+  private recordsArrived(): void {
+    this.recordsLoaded?.resolve();
+    this.recordsLoaded = null;
+  }
+
+  private releaseRecords(): void {
+    this.recordsReleaseTimer = null;
+    if (this.stopped || !this.state.holdsRecords) return;
+    this.client?.unsubscribe(this.topics.connectionsWildcard);
+    for (const timer of this.digestChecks.values()) clearTimeout(timer);
+    this.digestChecks.clear();
+    this.log.info('No monitor for a while: letting other instances\' records go', { records: this.state.recordCount });
+    this.apply(this.state.dropRecords());
+    this.emitStatus();
+  }
+
   onStatus(listener: (status: BridgeStatus) => void): () => void {
     this.statusListeners.add(listener);
     return () => this.statusListeners.delete(listener);
@@ -202,6 +306,8 @@ export class MqttBridge {
     this.clearTimers();
     if (this.digestRepeat) clearInterval(this.digestRepeat);
     if (this.statusEmitTimer) clearTimeout(this.statusEmitTimer);
+    if (this.recordsReleaseTimer) clearTimeout(this.recordsReleaseTimer);
+    this.recordsArrived();
     const client = this.client;
     if (client?.connected) {
       const own = this.options.instanceId;
@@ -217,6 +323,7 @@ export class MqttBridge {
     }
     await new Promise<void>((resolve) => (client ? client.end(true, {}, () => resolve()) : resolve()));
     this.apply(this.state.clear());
+    this.emitSummaries();
   }
 
   private connect(): MqttClient {
@@ -229,6 +336,9 @@ export class MqttBridge {
       clean: true,
       reconnectPeriod: this.options.minReconnectMs,
       connectTimeout: 10_000,
+      // mqtt-packet's default pre-builds all 65,536 two-byte packet ids as Buffers: 6.3 MB of heap
+      // (most of "MQTT adds 9 MB for 4,000 records", issue 12) to save a 2-byte allocation per packet.
+      writeCache: false,
       will: {
         topic: this.topics.status(own),
         payload: Buffer.from(JSON.stringify(this.statusMessage('offline', 'will'))),
@@ -256,17 +366,19 @@ export class MqttBridge {
     client.options.reconnectPeriod = this.options.minReconnectMs;
     this.log.info('MQTT connected', { broker: redactUrl(this.options.url), instanceId: own });
     client.publish(this.topics.status(own), JSON.stringify(this.statusMessage('online')), { qos: 1, retain: true });
-    for (const [sid, record] of this.local) this.publishRecord(sid, record);
+    void this.republishOwn(client);
     this.publishDigest();
     // Everything we hold is re-confirmed from the broker's retained messages (a clean session starts empty).
+    // A records fetch's round goes too: its waiters are released now, and this full resync refetches everything.
     this.clearTimers();
+    this.recordsArrived();
     this.resyncing.clear();
     this.state.beginResync(null);
     this.cleanupRound = 0;
     this.clearedThisRound = 0;
     const subscriptions = {
       [this.topics.statusWildcard]: { qos: 1 as const },
-      [this.topics.connectionsWildcard]: { qos: 0 as const },
+      ...(this.state.holdsRecords ? { [this.topics.connectionsWildcard]: { qos: 0 as const } } : {}),
       [this.topics.digestWildcard]: { qos: 1 as const },
       [this.topics.sync(own)]: { qos: 0 as const },
     };
@@ -297,6 +409,7 @@ export class MqttBridge {
         return this.reject('invalid status', topic);
       }
       this.apply(this.state.status(parsed.instanceId, status, now));
+      this.emitSummaries();
       return;
     }
     if (parsed.kind === 'digest') {
@@ -306,6 +419,7 @@ export class MqttBridge {
       } catch {
         this.reject('invalid digest', topic);
       }
+      this.emitSummaries();
       return;
     }
     if (payload.length === 0) return this.apply(this.state.recordRemoved(parsed.instanceId, parsed.sessionId));
@@ -410,6 +524,7 @@ export class MqttBridge {
       this.statusChecks.delete(instanceId);
       this.apply(this.state.checkStatus(instanceId));
       this.emitStatus();
+      this.emitSummaries();
     }, afterMs);
     timer.unref();
     this.statusChecks.set(instanceId, timer);
@@ -455,6 +570,10 @@ export class MqttBridge {
       this.apply(this.state.endResync(target.instanceId, now));
       return;
     }
+    if (target.kind === 'records') {
+      this.apply(this.state.endResync(null, now));
+      return this.recordsArrived();
+    }
     if (target.kind === 'all') this.apply(this.state.endResync(null, now));
     this.continueCleanup();
   }
@@ -484,12 +603,60 @@ export class MqttBridge {
     });
   }
 
+  /**
+   * After a (re)connect our records go out again, read from the store (we
+   * keep only their ids). A record removed while the read was under way is
+   * not in `local` any more, and its observer already cleared it: skipped.
+   * One added meanwhile went out from its observer (and again here: the same
+   * retained message). Receivers see our digest first; the records follow
+   * well within their `digestSettleMs`.
+   */
+  private async republishOwn(client: MqttClient): Promise<void> {
+    let records: Document[];
+    try {
+      records = await this.collection.find({ instanceId: this.options.instanceId }).fetchAsync();
+    } catch (error) {
+      return this.log.error('Could not read our records to republish them', { error: (error as Error).message });
+    }
+    if (client !== this.client || !client.connected || this.stopped) return; // the next connect republishes
+    for (const record of records) if (this.local.has(record._id)) this.publishRecord(record._id, record);
+  }
+
+  /**
+   * One of our records was updated (the app never does; another writer
+   * might): republish it as the store has it now. Only the latest read per
+   * record publishes, so two quick updates cannot go out in the wrong order.
+   */
+  private localUpdated(sessionId: string): void {
+    const ticket = ++this.updateTickets;
+    this.pendingUpdates.set(sessionId, ticket);
+    const settle = () => {
+      const latest = this.pendingUpdates.get(sessionId) === ticket;
+      if (latest) this.pendingUpdates.delete(sessionId);
+      return latest;
+    };
+    this.collection.findOneAsync({ _id: sessionId }).then(
+      (record) => {
+        if (settle() && record && this.local.has(sessionId) && !this.stopped) this.localChanged(sessionId, record);
+      },
+      (error: Error) => {
+        if (settle()) this.log.warn('Could not read an updated record to republish it', { session: sessionId, error: error.message });
+      },
+    );
+  }
+
   private localChanged(sessionId: string, record: Document | null): void {
     const had = this.local.has(sessionId);
-    if (record) this.local.set(sessionId, record);
+    if (record) this.local.add(sessionId);
     else this.local.delete(sessionId);
-    if (record && !had) this.digest.add(sessionId);
-    if (!record && had) this.digest.remove(sessionId);
+    if (record && !had) {
+      this.digest.add(sessionId);
+      this.connects++;
+    }
+    if (!record && had) {
+      this.digest.remove(sessionId);
+      this.disconnects++;
+    }
     this.seq++;
     if (this.client?.connected) this.publishRecord(sessionId, record);
     this.scheduleDigest();
@@ -511,7 +678,7 @@ export class MqttBridge {
 
   private publishDigest(): void {
     if (!this.client?.connected) return;
-    const payload = JSON.stringify({ epoch: this.epoch, seq: this.seq, ...this.digest.value() });
+    const payload = JSON.stringify({ epoch: this.epoch, seq: this.seq, ...this.digest.value(), connects: this.connects, disconnects: this.disconnects });
     this.client.publish(this.topics.digest(this.options.instanceId), payload, { qos: 1, retain: true });
   }
 
@@ -544,6 +711,11 @@ export class MqttBridge {
       this.emitStatus();
     }, 1000);
     this.statusEmitTimer.unref();
+  }
+
+  /** Listeners re-read `summaries.current()`; they coalesce on their side (LiveCount batches its pushes). */
+  private emitSummaries(): void {
+    for (const listener of this.summaryListeners) listener();
   }
 
   private emitStatus(): void {

@@ -130,5 +130,8 @@ export class PacketSizeGuard extends Duplex {
 }
 
 export function guardedTcpStream(host: string, port: number, maxPacketBytes: number, onSkip: (bytes: number) => void): PacketSizeGuard {
-  return new PacketSizeGuard(connect(port, host), maxPacketBytes, onSkip);
+  // No Nagle: a lone small publish (a close's empty retained record) otherwise waits for the ACK of the
+  // previous one; in a two-instance run close→removal at a monitor went from p50 45 ms to 3–6 ms without it.
+  const tcp = connect(port, host).setNoDelay(true);
+  return new PacketSizeGuard(tcp, maxPacketBytes, onSkip);
 }

@@ -1,12 +1,15 @@
-import type { RemoteRecordEnvelope } from './remote-state';
+import type { HeldRecord } from './compact-record';
 
 /**
  * The remote records the bridge shows, as a live feed the app's presence view
  * observes (it implements imports/app/remote-records.ts structurally: mqtt/
  * does not import app/). Observers get every shown record at once, then each
- * `show` and `hide` the bridge's RemoteState decides.
+ * `show` and `hide` the bridge's RemoteState decides. The records are the
+ * ones RemoteState holds (compact-record.ts), handed over as they are: an
+ * observer keeps the object rather than a copy, and asks it for a document
+ * when it needs one.
  */
-type RemoteRecord = RemoteRecordEnvelope['record'];
+type RemoteRecord = HeldRecord;
 
 export interface RemoteFeedCallbacks {
   added(record: RemoteRecord): void;

@@ -1,4 +1,4 @@
-import EJSON from 'ejson';
+import { RecordCompactor, type HeldRecord, type RecordRun } from './compact-record';
 import { SessionDigest, type DigestValue } from './session-digest';
 
 /**
@@ -29,6 +29,10 @@ import { SessionDigest, type DigestValue } from './session-digest';
  * - Caps. Past `maxRecordsPerInstance` or `maxRecordsTotal`, new records are
  *   refused and that instance is marked partial (no digest checks for it),
  *   so the other instances' views stay exact.
+ * - Memory. A record is held once, compactly (compact-record.ts: ~260 bytes
+ *   of heap with its share of the maps, where the parsed document and the
+ *   view's copy took ~780); `show` hands out that very object, and readers
+ *   ask it for a document when they need one.
  */
 export interface RemoteRecordEnvelope {
   record: { _id: string; instanceId: string } & Record<string, unknown>;
@@ -43,12 +47,24 @@ export interface InstanceStatusMessage {
 export interface InstanceDigestMessage extends DigestValue {
   epoch: number;
   seq: number;
+  /** Cumulative connects and disconnects of this run (the summary's counters; absent from older instances). */
+  connects?: number;
+  disconnects?: number;
+}
+
+/** An online instance's summary of itself: its current run's latest digest. */
+export interface RemoteSummary {
+  instanceId: string;
+  epoch: number;
+  connections: number;
+  connects: number;
+  disconnects: number;
 }
 
 export type RemoteRejection = 'future epoch' | 'record cap' | 'instance cap';
 
 export type RemoteOperation =
-  | { op: 'show'; instanceId: string; record: RemoteRecordEnvelope['record'] }
+  | { op: 'show'; instanceId: string; record: HeldRecord }
   | { op: 'hide'; instanceId: string; sessionId: string }
   | { op: 'check digest later'; instanceId: string; afterMs: number }
   | { op: 'resync'; instanceId: string }
@@ -74,6 +90,13 @@ export interface RemoteStateLimits {
    * records this long before it is forgotten (default 10 s).
    */
   statusGraceMs: number;
+  /**
+   * Distinct strings (user agents, addresses) shared between held records, per
+   * generation of the interner (default 4,096; string-interner.ts): plenty for
+   * a fleet's user agents, and a flood of distinct ones holds at most twice
+   * this many (≤ ~4.5 MB with 512-character user agents).
+   */
+  maxInternedStrings: number;
 }
 
 export const defaultRemoteStateLimits: RemoteStateLimits = {
@@ -83,19 +106,18 @@ export const defaultRemoteStateLimits: RemoteStateLimits = {
   maxEpochSkewMs: 5 * 60_000,
   digestSettleMs: 1_000,
   statusGraceMs: 10_000,
+  maxInternedStrings: 4_096,
 };
 
-
-interface Held {
-  record: RemoteRecordEnvelope['record'];
-  epoch: number;
-}
 
 interface InstanceState {
   currentEpoch: number | null;
   /** Every run up to and including this epoch is known to have ended. */
   deadUpTo: number;
-  records: Map<string, Held>;
+  /** Held compactly (compact-record.ts): the view keeps these very objects, and no other copy exists. */
+  records: Map<string, HeldRecord>;
+  /** The run the latest record came from, shared by that run's records (it carries their epoch and instance id). */
+  run: RecordRun | null;
   /** Digest of the records shown (those of the current run). */
   shown: SessionDigest;
   lastDigest: InstanceDigestMessage | null;
@@ -112,8 +134,18 @@ interface InstanceState {
 export class RemoteState {
   private readonly instances = new Map<string, InstanceState>();
   private total = 0;
+  /**
+   * Whether per-connection records are held at all (issue 12: only while a
+   * monitor looks). While not, record messages are ignored and digests are
+   * not compared; statuses and summaries are kept as always.
+   */
+  private recordsWanted = true;
 
-  constructor(private readonly limits: RemoteStateLimits = defaultRemoteStateLimits) {}
+  private readonly compactor: RecordCompactor;
+
+  constructor(private readonly limits: RemoteStateLimits = defaultRemoteStateLimits) {
+    this.compactor = new RecordCompactor(limits.maxInternedStrings);
+  }
 
   get onlineInstanceCount(): number {
     let n = 0;
@@ -135,10 +167,43 @@ export class RemoteState {
     return instance !== undefined && instance.currentEpoch !== null;
   }
 
+  /** Summaries of the instances that are online, from their current run's latest digest. */
+  *summaries(): Iterable<RemoteSummary> {
+    for (const [instanceId, instance] of this.instances) {
+      const digest = instance.lastDigest;
+      if (instance.currentEpoch === null || digest === null || digest.epoch !== instance.currentEpoch) continue;
+      yield { instanceId, epoch: digest.epoch, connections: digest.count, connects: digest.connects ?? 0, disconnects: digest.disconnects ?? 0 };
+    }
+  }
+
+  get holdsRecords(): boolean {
+    return this.recordsWanted;
+  }
+
+  /** Hold records again; the caller then fetches them (a records-only resync: `beginResync(null, false)`). */
+  wantRecords(): void {
+    this.recordsWanted = true;
+  }
+
+  /** Let every record go (hidden from observers) and ignore records until `wantRecords`; statuses and summaries stay. */
+  dropRecords(): RemoteOperation[] {
+    this.recordsWanted = false;
+    const ops: RemoteOperation[] = [];
+    for (const [instanceId, instance] of this.instances) {
+      this.hideShown(instance, instanceId, ops);
+      this.total -= instance.records.size;
+      instance.records.clear();
+      instance.unconfirmed = null;
+      instance.mismatchSince = null;
+      instance.partial = false;
+    }
+    return ops;
+  }
+
   /** Records currently shown, for a late observer. */
-  *shownRecords(): Iterable<RemoteRecordEnvelope['record']> {
+  *shownRecords(): Iterable<HeldRecord> {
     for (const instance of this.instances.values()) {
-      for (const held of instance.records.values()) if (held.epoch === instance.currentEpoch) yield held.record;
+      for (const held of instance.records.values()) if (held.epoch === instance.currentEpoch) yield held;
     }
   }
 
@@ -175,6 +240,7 @@ export class RemoteState {
 
   record(instanceId: string, envelope: RemoteRecordEnvelope, now: number): RemoteOperation[] {
     if (envelope.epoch > now + this.limits.maxEpochSkewMs) return [{ op: 'reject', instanceId, reason: 'future epoch' }];
+    if (!this.recordsWanted) return []; // in flight when we unsubscribed
     const instance = this.instance(instanceId);
     if (!instance) return [{ op: 'reject', instanceId, reason: 'instance cap' }];
     const sessionId = envelope.record._id;
@@ -184,7 +250,7 @@ export class RemoteState {
     const ops: RemoteOperation[] = [];
     if (existing) {
       // A resync re-announces every record: the same copy changes nothing (no churn for observers).
-      if (existing.epoch === envelope.epoch && EJSON.equals(existing.record as never, envelope.record as never)) return ops;
+      if (existing.isSameAs(envelope.record, envelope.epoch)) return ops;
       if (existing.epoch === instance.currentEpoch) this.hideOne(instance, instanceId, sessionId, ops);
     } else if (instance.records.size >= this.limits.maxRecordsPerInstance || this.total >= this.limits.maxRecordsTotal) {
       instance.partial = true;
@@ -192,8 +258,9 @@ export class RemoteState {
     } else {
       this.total++;
     }
-    instance.records.set(sessionId, { record: envelope.record, epoch: envelope.epoch });
-    if (envelope.epoch === instance.currentEpoch) this.showOne(instance, instanceId, envelope.record, ops);
+    const held = this.compactor.hold(envelope.record, this.runOf(instance, instanceId, envelope.epoch));
+    instance.records.set(sessionId, held);
+    if (held.epoch === instance.currentEpoch) this.showOne(instance, instanceId, held, ops);
     return ops;
   }
 
@@ -224,7 +291,7 @@ export class RemoteState {
   /** The timer a `check digest later` asked for has fired. */
   checkDigest(instanceId: string, now: number): RemoteOperation[] {
     const instance = this.instances.get(instanceId);
-    if (!instance || instance.mismatchSince === null) return [];
+    if (!instance || instance.mismatchSince === null || !this.recordsWanted) return [];
     // A resync is under way: look again once it has had time to end.
     if (instance.unconfirmed) return [{ op: 'check digest later', instanceId, afterMs: this.limits.digestSettleMs }];
     if (instance.partial || this.digestMatches(instance)) { // partial: no digest checks (it became so while one was pending)
@@ -237,13 +304,19 @@ export class RemoteState {
     return [{ op: 'resync', instanceId }];
   }
 
-  /** One instance's (or, with null, every instance's) retained records are being fetched again. */
-  beginResync(instanceId: string | null): void {
+  /**
+   * One instance's (or, with null, every instance's) retained records are
+   * being fetched again. `statusesToo`: statuses are being fetched as well
+   * (a new broker session), so instances whose status does not come back are
+   * forgotten after the grace; a records-only fetch (a monitor arrived) keeps
+   * the statuses it has.
+   */
+  beginResync(instanceId: string | null, statusesToo = true): void {
     const targets = instanceId === null ? [...this.instances.values()] : [this.instance(instanceId)];
     for (const instance of targets) {
       if (!instance) continue;
       instance.unconfirmed = new Set(instance.records.keys());
-      if (instanceId === null) instance.statusConfirmed = false;
+      if (instanceId === null && statusesToo) instance.statusConfirmed = false;
     }
   }
 
@@ -301,7 +374,7 @@ export class RemoteState {
 
   private compareDigest(instance: InstanceState, instanceId: string, now: number): RemoteOperation[] {
     const digest = instance.lastDigest;
-    if (!digest || digest.epoch !== instance.currentEpoch || instance.partial || instance.unconfirmed) return [];
+    if (!this.recordsWanted || !digest || digest.epoch !== instance.currentEpoch || instance.partial || instance.unconfirmed) return [];
     if (this.digestMatches(instance)) {
       instance.mismatchSince = null;
       return [];
@@ -327,6 +400,7 @@ export class RemoteState {
         currentEpoch: null,
         deadUpTo: 0,
         records: new Map(),
+        run: null,
         shown: new SessionDigest(),
         lastDigest: null,
         mismatchSince: null,
@@ -381,7 +455,7 @@ export class RemoteState {
 
   private showCurrent(instance: InstanceState, instanceId: string, ops: RemoteOperation[]): void {
     for (const held of instance.records.values()) {
-      if (held.epoch === instance.currentEpoch) this.showOne(instance, instanceId, held.record, ops);
+      if (held.epoch === instance.currentEpoch) this.showOne(instance, instanceId, held, ops);
     }
   }
 
@@ -391,9 +465,15 @@ export class RemoteState {
     }
   }
 
-  private showOne(instance: InstanceState, instanceId: string, record: Held['record'], ops: RemoteOperation[]): void {
+  private showOne(instance: InstanceState, instanceId: string, record: HeldRecord, ops: RemoteOperation[]): void {
     instance.shown.add(record._id);
     ops.push({ op: 'show', instanceId, record });
+  }
+
+  /** The run object for `epoch`: the cached one, or a new one that becomes the cached one. */
+  private runOf(instance: InstanceState, instanceId: string, epoch: number): RecordRun {
+    if (instance.run?.epoch !== epoch) instance.run = { instanceId, epoch };
+    return instance.run;
   }
 
   private hideOne(instance: InstanceState, instanceId: string, sessionId: string, ops: RemoteOperation[]): void {

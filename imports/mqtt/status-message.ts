@@ -33,6 +33,9 @@ export interface DigestMessage {
   seq: number;
   count: number;
   hash: string;
+  /** Cumulative connects and disconnects of this run: the instance's summary (issue 12); rates are their differences. */
+  connects?: number;
+  disconnects?: number;
 }
 
 const DigestSchema = new SimpleSchema({
@@ -40,6 +43,8 @@ const DigestSchema = new SimpleSchema({
   seq: { type: SimpleSchema.Integer, min: 0 },
   count: { type: SimpleSchema.Integer, min: 0 },
   hash: { type: String, regEx: /^[0-9a-f]{16}$/ },
+  connects: { type: SimpleSchema.Integer, min: 0, optional: true },
+  disconnects: { type: SimpleSchema.Integer, min: 0, optional: true },
 });
 
 export function parseDigest(payload: Buffer): DigestMessage {

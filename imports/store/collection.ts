@@ -21,6 +21,17 @@ export interface ObserveChangesCallbacks {
   removed?(id: string): void;
 }
 
+/**
+ * Meteor's observeChanges options (Meteor ≥ 2.3, `nonMutatingCallbacks`):
+ * with it, the callbacks promise never to mutate the `fields` they are
+ * handed, so the store may hand over values it shares (with its stored
+ * documents, with other observers) instead of a deep copy per call. Without
+ * it every call gets a copy of its own.
+ */
+export interface ObserveChangesOptions {
+  nonMutatingCallbacks?: boolean;
+}
+
 export interface ObserveHandle {
   stop(): void;
 }
@@ -29,7 +40,7 @@ export interface LiveCursor<T extends Document> extends PublishableCursor {
   fetchAsync(): Promise<T[]>;
   countAsync(): Promise<number>;
   /** Calls `added` for the current matches before returning, then reports every change synchronously with each write. */
-  observeChanges(callbacks: ObserveChangesCallbacks): ObserveHandle;
+  observeChanges(callbacks: ObserveChangesCallbacks, options?: ObserveChangesOptions): ObserveHandle;
 }
 
 export interface StoreCollection<T extends Document> {

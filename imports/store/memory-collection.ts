@@ -3,7 +3,7 @@ import { Query, updateOne } from 'mingo';
 import type { PublishContext } from '../ddp/contexts';
 import { createLogger, type Logger } from '../log/logger';
 import type {
-  Document, FindOptions, LiveCursor, ObserveChangesCallbacks, ObserveHandle, Selector, StoreCollection,
+  Document, FindOptions, LiveCursor, ObserveChangesCallbacks, ObserveChangesOptions, ObserveHandle, Selector, StoreCollection,
 } from './collection';
 import { compileProjection, type FieldFilter } from './projection';
 
@@ -16,11 +16,19 @@ import { compileProjection, type FieldFilter } from './projection';
  * Observers whose selector is exactly `{_id: "<string>"}` are indexed by id:
  * with one such observer per connection, a write costs O(1) instead of
  * O(connections) matches.
+ *
+ * A stored document is never mutated (an update stores a new one), so an
+ * observer asking with `nonMutatingCallbacks` gets fields that share the
+ * stored document's values (a new top-level object, no deep copy): the
+ * presence view keeps those for every record, and a copy of each would double
+ * what a record costs.
  */
 interface Observer {
   matches(doc: Document): boolean;
   project: FieldFilter;
   callbacks: ObserveChangesCallbacks;
+  /** `nonMutatingCallbacks`: the callbacks get the stored values, not copies. */
+  shares: boolean;
 }
 
 export class MemoryCollection<T extends Document> implements StoreCollection<T> {
@@ -89,15 +97,16 @@ export class MemoryCollection<T extends Document> implements StoreCollection<T> 
   }
 
   /** @internal used by MemoryCursor */
-  addObserver(selector: Selector, project: FieldFilter, callbacks: ObserveChangesCallbacks): ObserveHandle {
+  addObserver(selector: Selector, project: FieldFilter, callbacks: ObserveChangesCallbacks, options: ObserveChangesOptions = {}): ObserveHandle {
     const id = exactIdSelector(selector);
     const query = id === null ? new Query(selector) : null;
     const observer: Observer = {
       matches: id !== null ? (doc) => doc._id === id : (doc) => query!.test(doc),
       project,
       callbacks,
+      shares: options.nonMutatingCallbacks === true,
     };
-    for (const doc of this.matching(selector)) callbacks.added?.(doc._id, EJSON.clone(project(doc) as never));
+    for (const doc of this.matching(selector)) callbacks.added?.(doc._id, fieldsFor(observer, doc));
     if (id !== null) {
       let set = this.observersById.get(id);
       if (!set) this.observersById.set(id, (set = new Set()));
@@ -134,10 +143,10 @@ export class MemoryCollection<T extends Document> implements StoreCollection<T> 
     const was = before !== undefined && observer.matches(before);
     const is = after !== undefined && observer.matches(after);
     const { callbacks, project } = observer;
-    if (!was && is) callbacks.added?.(after!._id, EJSON.clone(project(after!) as never));
+    if (!was && is) callbacks.added?.(after!._id, fieldsFor(observer, after!));
     else if (was && !is) callbacks.removed?.(before!._id);
     else if (was && is) {
-      const changed = diffFields(project(before!), project(after!));
+      const changed = diffFields(project(before!), project(after!), observer.shares);
       if (Object.keys(changed).length) callbacks.changed?.(after!._id, changed);
     }
   }
@@ -164,8 +173,8 @@ class MemoryCursor<T extends Document> implements LiveCursor<T> {
     return this.collection.matching(this.selector).length;
   }
 
-  observeChanges(callbacks: ObserveChangesCallbacks): ObserveHandle {
-    return this.collection.addObserver(this.selector, this.project, callbacks);
+  observeChanges(callbacks: ObserveChangesCallbacks, options?: ObserveChangesOptions): ObserveHandle {
+    return this.collection.addObserver(this.selector, this.project, callbacks, options);
   }
 
   _getCollectionName(): string {
@@ -203,10 +212,18 @@ function exactIdSelector(selector: Selector): string | null {
   return keys.length === 1 && keys[0] === '_id' && typeof selector._id === 'string' ? selector._id : null;
 }
 
-function diffFields(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+/** What an observer is handed of `doc`: its projection, copied unless the observer promised not to mutate it. */
+function fieldsFor(observer: Observer, doc: Document): Record<string, unknown> {
+  const fields = observer.project(doc);
+  return observer.shares ? fields : (EJSON.clone(fields as never) as Record<string, unknown>);
+}
+
+function diffFields(before: Record<string, unknown>, after: Record<string, unknown>, share: boolean): Record<string, unknown> {
   const changed: Record<string, unknown> = {};
   for (const key of Object.keys(after)) {
-    if (!(key in before) || !EJSON.equals(before[key] as never, after[key] as never)) changed[key] = EJSON.clone(after[key] as never);
+    if (!(key in before) || !EJSON.equals(before[key] as never, after[key] as never)) {
+      changed[key] = share ? after[key] : EJSON.clone(after[key] as never);
+    }
   }
   for (const key of Object.keys(before)) if (!(key in after)) changed[key] = undefined;
   return changed;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConnectedUser } from '../../imports/app/host';
 import { PresenceView, type PresenceFields } from '../../imports/app/presence-view';
-import type { RemoteRecords, RemoteRecordsCallbacks } from '../../imports/app/remote-records';
+import type { RemoteRecord, RemoteRecords, RemoteRecordsCallbacks } from '../../imports/app/remote-records';
 import { MemoryCollection } from '../../imports/store/memory-collection';
 import { captureLogger } from '../helpers/capture-logger';
 
@@ -19,14 +19,18 @@ const record = (sessionId: string, instanceId: string, extra: Partial<ConnectedU
  * It lets one session id be claimed by several instances (a forgery), and
  * `emitRemoved` reports a removal whether or not it holds the record, so the
  * view's own defence against a removal by the wrong instance is what is tested.
+ * Its records are held as the bridge holds them: objects that make their
+ * fields on demand (the bridge's compact records are tested in tests/mqtt).
  */
 class InMemoryRemoteRecords implements RemoteRecords {
-  private readonly records = new Map<string, ConnectedUser>();
+  private readonly records = new Map<string, RemoteRecord>();
   private readonly observers = new Set<RemoteRecordsCallbacks>();
 
   add(doc: ConnectedUser): void {
-    this.records.set(`${doc.instanceId}/${doc._id}`, doc);
-    for (const o of this.observers) o.added(doc);
+    const { _id, ...fields } = doc;
+    const record: RemoteRecord = { _id, instanceId: doc.instanceId, toFields: () => ({ ...fields }) };
+    this.records.set(`${doc.instanceId}/${doc._id}`, record);
+    for (const o of this.observers) o.added(record);
   }
 
   emitRemoved(instanceId: string, sessionId: string): void {
@@ -35,7 +39,7 @@ class InMemoryRemoteRecords implements RemoteRecords {
   }
 
   observe(callbacks: RemoteRecordsCallbacks): { stop(): void } {
-    for (const doc of this.records.values()) callbacks.added(doc);
+    for (const record of this.records.values()) callbacks.added(record);
     this.observers.add(callbacks);
     return { stop: () => void this.observers.delete(callbacks) };
   }
@@ -283,5 +287,87 @@ describe('PresenceView: one merged view of the store and the remote records', ()
     await store.insertAsync(record('a1', OWN));
     source!.add(record('b1', 'inst-B'));
     assert.equal(view.count, 0);
+  });
+});
+
+describe('PresenceView: records are held as their sources hand them over, not copied', () => {
+  /** A remote record that counts how often a document is made of it. */
+  function countingRecord(sessionId: string, instanceId: string) {
+    const made = { count: 0 };
+    const record: RemoteRecord = {
+      _id: sessionId,
+      instanceId,
+      toFields: () => {
+        made.count++;
+        return { userId: sessionId, connectedAt: new Date(0), instanceId };
+      },
+    };
+    return { record, made };
+  }
+
+  function sourceOf(...records: RemoteRecord[]) {
+    let callbacks: RemoteRecordsCallbacks | undefined;
+    const source: RemoteRecords = {
+      observe(c) {
+        callbacks = c;
+        for (const record of records) c.added(record);
+        return { stop() {} };
+      },
+    };
+    return { source, callbacks: () => callbacks! };
+  }
+
+  test('a remote record becomes a document only when a reader needs one, and one document serves every observer', async () => {
+    const { log } = captureLogger();
+    const b1 = countingRecord('b1', 'inst-B');
+    const b2 = countingRecord('b2', 'inst-B');
+    const { source, callbacks } = sourceOf(b1.record);
+    const view = new PresenceView({ instanceId: OWN, log, remote: source });
+    await view.start(new MemoryCollection<ConnectedUser>('connectedUsers').find({}));
+    assert.equal(b1.made.count, 0, 'held without observers: no document made');
+
+    const seen: Array<[string, string, PresenceFields]> = [];
+    for (const name of ['first', 'second']) {
+      view.observe({ added: (id, f) => void seen.push([name, id, f]), removed: (id, f) => void seen.push([name, `-${id}`, f]) });
+    }
+    assert.equal(b1.made.count, 2, "each observer's replay");
+    callbacks().added(b2.record);
+    assert.equal(b2.made.count, 1, 'one document for both observers');
+    const adds = seen.filter(([, id]) => id === 'b2');
+    assert.equal(adds.length, 2);
+    assert.equal(adds[0]![2], adds[1]![2], 'the same object');
+    callbacks().removed('inst-B', 'b2');
+    assert.equal(b2.made.count, 2, 'one document for the removal, for both observers');
+    assert.equal(view.get('b1')?.instanceId, 'inst-B');
+    assert.equal(b1.made.count, 3);
+  });
+
+  test('observe with replay: false reports only what happens next, and makes no document for the records already there', async () => {
+    const { log } = captureLogger();
+    const b1 = countingRecord('b1', 'inst-B');
+    const b2 = countingRecord('b2', 'inst-B');
+    const { source, callbacks } = sourceOf(b1.record);
+    const view = new PresenceView({ instanceId: OWN, log, remote: source });
+    await view.start(new MemoryCollection<ConnectedUser>('connectedUsers').find({}));
+    const events: string[] = [];
+    view.observe({ added: (id) => void events.push(`+${id}`), removed: (id) => void events.push(`-${id}`) }, { replay: false });
+    assert.equal(b1.made.count, 0);
+    callbacks().added(b2.record);
+    callbacks().removed('inst-B', 'b1');
+    assert.deepEqual(events, ['+b2', '-b1']);
+  });
+
+  test("a local record's fields are the store's, shared: no copy per record", async () => {
+    const { store, view } = await setUp();
+    await store.insertAsync(record('a1', OWN));
+    const fieldsSeen: PresenceFields[] = [];
+    view.observe({ added: (_id, f) => void fieldsSeen.push(f), removed() {} });
+    view.observe({ added: (_id, f) => void fieldsSeen.push(f), removed() {} });
+    view.forEach((_id, f) => void fieldsSeen.push(f));
+    assert.equal(fieldsSeen.length, 3);
+    assert.ok(fieldsSeen.every((f) => f === fieldsSeen[0]), 'one object, held by the view');
+    let fromStore: Record<string, unknown> | undefined;
+    store.find({}).observeChanges({ added: (_id, f) => void (fromStore = f) }, { nonMutatingCallbacks: true }).stop();
+    assert.equal(fieldsSeen[0]!.connectedAt, fromStore!.connectedAt, "the store's own Date, not a clone");
   });
 });

@@ -59,6 +59,15 @@ describe('configuration, read as Meteor reads it', () => {
     assert.deepEqual(c.mqtt, { url: 'mqtt://u:p@127.0.0.1:1883', username: undefined, password: undefined, topicPrefix: 'presence', keepaliveSeconds: 2 });
   });
 
+  test('MQTT_REMOTE_RECORDS is on-demand or always, anything else refused; the grace is a positive integer', () => {
+    const mqtt = (env: Record<string, string>) => loadConfig({ ...base, MQTT_URL: 'mqtt://127.0.0.1:1883', ...env }, []).mqtt!;
+    assert.equal(mqtt({}).remoteRecords, undefined, 'absent: the bridge default (on-demand)');
+    assert.equal(mqtt({ MQTT_REMOTE_RECORDS: 'always' }).remoteRecords, 'always');
+    assert.equal(mqtt({ MQTT_REMOTE_RECORDS: 'on-demand', MQTT_REMOTE_RECORDS_GRACE_MS: '500' }).remoteRecordsGraceMs, 500);
+    assert.throws(() => mqtt({ MQTT_REMOTE_RECORDS: 'sometimes' }), /MQTT_REMOTE_RECORDS must be 'on-demand' or 'always'/);
+    assert.throws(() => mqtt({ MQTT_REMOTE_RECORDS_GRACE_MS: '-1' }));
+  });
+
   test('MQTT from settings.presence.mqtt (Meteor mode\'s settings file); each environment variable wins over its key', () => {
     const mqtt = { url: 'mqtt://broker:1883', username: 'u', password: 'p', topicPrefix: 'team', keepaliveSeconds: 5 };
     const settings = JSON.stringify({ presence: { mqtt } });

@@ -31,7 +31,8 @@ export function bridgeSuite(startBroker: () => Promise<TestBroker>, brokerKeepal
   let two: AppProcess;
   let three: AppProcess;
   let monitor: RawDdpClient;
-  const env = () => ({ MQTT_URL: broker.url, MQTT_KEEPALIVE: String(KEEPALIVE_S), PRESENCE_MONITOR_TOKEN: MONITOR_TOKEN });
+  // Records held always: these tests are about the records themselves (on-demand: tests/mqtt/on-demand-records.test.ts).
+  const env = () => ({ MQTT_URL: broker.url, MQTT_KEEPALIVE: String(KEEPALIVE_S), PRESENCE_MONITOR_TOKEN: MONITOR_TOKEN, MQTT_REMOTE_RECORDS: 'always' });
 
   before(async () => {
     broker = await startBroker();

@@ -206,6 +206,7 @@ export function convergenceSuite(startBroker: () => Promise<TestBroker>, { broke
       const exactAt = await monitor.settles(CROWD + 1, CONVERGE_DEADLINE_MS, `late B counts ${CROWD} + its monitor`);
       t.diagnostic(`late join: B exact ${exactAt - startedAt} ms after it was started`);
       assert.deepEqual([...(await monitor.listOnce()).keys()].sort(), [...crowd.sessions, monitor.session].sort());
+      await eventually(() => monitor.publishedCount() === CROWD + 1, 2_000, 'the count publication (from A\'s summary) agrees with the list');
       s.report(t, 'B', await bridgeStatus(b.wsUrl));
     });
   });
@@ -368,7 +369,7 @@ export function convergenceSuite(startBroker: () => Promise<TestBroker>, { broke
   test('repro 9 over MQTT: two instances on one store that refuses duplicate ids each show the other\'s connections, with no write error', async (t) => {
     await scenario(async (s) => {
       const shared = new MemoryCollection<ConnectedUser>('connectedUsers');
-      const env = { MQTT_URL: s.broker.url, MQTT_TOPIC_PREFIX: s.prefix };
+      const env = { MQTT_URL: s.broker.url, MQTT_TOPIC_PREFIX: s.prefix, MQTT_REMOTE_RECORDS: 'always' };
       const a = await startAppForTest({ ...env, PRESENCE_INSTANCE_ID: 'inst-A' }, { collection: shared });
       s.onTeardown(() => a.close());
       const b = await startAppForTest({ ...env, PRESENCE_INSTANCE_ID: 'inst-B' }, { collection: shared });
@@ -433,6 +434,8 @@ export function convergenceSuite(startBroker: () => Promise<TestBroker>, { broke
           MQTT_TOPIC_PREFIX: this.prefix,
           PRESENCE_INSTANCE_ID: id,
           PRESENCE_MONITOR_TOKEN: MONITOR_TOKEN,
+          // These repros are about how held records converge: hold them always (on-demand: tests/mqtt/on-demand-records.test.ts).
+          MQTT_REMOTE_RECORDS: 'always',
           ...env,
         });
         this.onTeardown(() => app.kill('SIGKILL'));
@@ -518,9 +521,17 @@ interface BridgeStatusDoc {
   rejected?: Record<string, number>;
 }
 
-/** A monitor's DDP client: the count (and optionally the list), as the server sent them. */
+/**
+ * A monitor's DDP client: the list and the count, as the server sent them.
+ * `count()` is the size of the list: these repros are about how the records
+ * an instance holds converge, and since issue 12 the count publication is
+ * computed from the instances' summaries instead (`publishedCount()`), so it
+ * would converge even if the records did not.
+ */
 class Monitor {
   private listSubs = 0;
+  private readonly view = new Map<string, Record<string, unknown>>();
+  private framesSeen = 0;
 
   private constructor(readonly client: RawDdpClient, readonly session: string) {}
 
@@ -529,11 +540,18 @@ class Monitor {
     const monitor = new Monitor(client, session);
     client.send({ msg: 'sub', id: 'count', name: 'list.connectedUsers.count' });
     await client.until((f) => f.msg === 'ready' && (f.subs as string[]).includes('count'), 5_000);
-    if (list) await monitor.subscribeList();
+    void list; // every monitor watches the list now (see the class comment)
+    await monitor.subscribeList();
     return monitor;
   }
 
+  /** How many records the list holds. */
   count(): number | undefined {
+    return this.records().size;
+  }
+
+  /** The count publication's latest value (from the instances' summaries). */
+  publishedCount(): number | undefined {
     const frames = this.client.frames;
     for (let i = frames.length - 1; i >= 0; i--) {
       const f = frames[i]!;
@@ -544,14 +562,15 @@ class Monitor {
 
   /** The list as the server has sent it so far (subscribed with `list: true` or by `listOnce`). */
   records(): Map<string, Record<string, unknown>> {
-    const records = new Map<string, Record<string, unknown>>();
-    for (const f of this.client.frames) {
+    const frames = this.client.frames;
+    for (; this.framesSeen < frames.length; this.framesSeen++) {
+      const f = frames[this.framesSeen]!;
       if (f.collection !== 'connectedUsers') continue;
-      if (f.msg === 'added') records.set(f.id as string, { ...(f.fields as object) });
-      if (f.msg === 'changed') Object.assign(records.get(f.id as string) ?? {}, f.fields);
-      if (f.msg === 'removed') records.delete(f.id as string);
+      if (f.msg === 'added') this.view.set(f.id as string, { ...(f.fields as object) });
+      if (f.msg === 'changed') Object.assign(this.view.get(f.id as string) ?? {}, f.fields);
+      if (f.msg === 'removed') this.view.delete(f.id as string);
     }
-    return records;
+    return new Map(this.view);
   }
 
   /** Subscribe to the list now (if not yet), wait for its first full set, and return it. */

@@ -9,6 +9,7 @@ import {
   type RemoteStateLimits,
 } from '../../imports/mqtt/remote-state';
 import { SessionDigest } from '../../imports/mqtt/session-digest';
+import type { HeldRecord } from '../../imports/mqtt/compact-record';
 
 /*
  * RemoteState, table by table. Each row is a sequence of inputs (each with
@@ -158,13 +159,13 @@ function describeInput(input: Input): string {
 }
 
 const signed = (n: number) => (n === 0 ? '' : n > 0 ? `+${n}` : String(n));
-const keyOf = (record: RemoteRecordEnvelope['record']) => `${record.instanceId}/${record._id}`;
+const keyOf = (record: HeldRecord) => `${record.instanceId}/${record._id}`;
 const shownKeys = (state: RemoteState) => [...state.shownRecords()].map(keyOf).sort();
 
 function run(row: Row): RemoteState {
   const state = new RemoteState({ ...defaultRemoteStateLimits, ...row.limits });
   /** What a consumer that carries out every op would display. */
-  const display = new Map<string, RemoteRecordEnvelope['record']>();
+  const display = new Map<string, HeldRecord>();
   row.steps.forEach(([input, expected], i) => {
     const where = `step ${i + 1}: ${describeInput(input)}`;
     const ops = apply(state, input);
@@ -984,7 +985,7 @@ describe('RemoteState: the shown records', () => {
       name: '',
       steps: [[online('A', E)], [rec('A', 's1', E, T0, 1)], [rec('A', 's1', E, T0, 2)]],
     });
-    assert.deepEqual([...state.shownRecords()], [{ _id: 's1', instanceId: 'A', version: 2 }]);
+    assert.deepEqual([...state.shownRecords()].map((r) => r.toDocument()), [{ _id: 's1', instanceId: 'A', version: 2 }]);
   });
 
   test('the default limits are the documented ones', () => {
@@ -995,6 +996,7 @@ describe('RemoteState: the shown records', () => {
       maxEpochSkewMs: 5 * 60_000,
       digestSettleMs: 1_000,
       statusGraceMs: 10_000,
+      maxInternedStrings: 4_096,
     });
   });
 });

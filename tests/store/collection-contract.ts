@@ -69,6 +69,31 @@ export function collectionContract(makeCollection: () => Promise<StoreCollection
     ]);
   });
 
+  test('observeChanges with nonMutatingCallbacks reports exactly what it reports without', async () => {
+    const c = await fresh();
+    const run = (options?: { nonMutatingCallbacks: boolean }) => {
+      const events: unknown[] = [];
+      const handle = c.find({ group: 'x' }, { fields: { secret: 0 } }).observeChanges(
+        {
+          added: (id, f) => events.push(['added', id, { ...f }]),
+          changed: (id, f) => events.push(['changed', id, { ...f }]),
+          removed: (id) => events.push(['removed', id]),
+        },
+        options,
+      );
+      return { events, handle };
+    };
+    const copying = run();
+    const sharing = run({ nonMutatingCallbacks: true });
+    await c.insertAsync({ _id: 'd', group: 'x', n: 4 });
+    await c.updateAsync({ _id: 'd' }, { $set: { n: 5 }, $unset: { secret: 1 } });
+    await c.removeAsync({ _id: 'a' });
+    copying.handle.stop();
+    sharing.handle.stop();
+    assert.ok(copying.events.length >= 4);
+    assert.deepEqual(sharing.events, copying.events);
+  });
+
   test('an {_id} observer sees only its document', async () => {
     const c = await fresh();
     const events: unknown[] = [];
