@@ -1,4 +1,4 @@
-import { BatchedPublisher, DEFAULT_PUBLISH_BATCH_SIZE } from './batched-publisher';
+import { BatchedPublisher, PacedStep, processPublishScheduler, PublishScheduler } from './batched-publisher';
 import type { HostPublishThis } from './host';
 import { recordMatcher, selectsEverything, type ListOptions } from './list-options';
 import { LiveWindow, type RecordScan, type WindowOperation } from './live-window';
@@ -10,13 +10,20 @@ import type { PresenceFields, PresenceView } from './presence-view';
  * - no `limit`, no filter: every record (what monitors always got);
  * - no `limit`, `search`/`instanceId`: every matching record;
  * - `limit`: the first `limit` matches in `sort` order, a LiveWindow.
- * Every shape sends its initial documents in batches that yield (a
- * BatchedPublisher), then `ready`, and stays live.
+ * Every shape is paced by a PublishScheduler (one document budget per
+ * event-loop turn, shared by every subscription): it starts (takes its
+ * initial set from the view) in a later turn, sends that set over the
+ * following turns (a BatchedPublisher), then `ready`, and stays live.
  *
  * Why separate from presence.ts: that file registers the publication and
  * applies the permission policy; this one only decides what a monitor sees.
  *
- * Example: `publishMonitorList(this, view, { sort: 'newest', limit: 50 }, 'connectedUsers')`.
+ * Example: `publishMonitorList(this, view, { sort: 'newest', limit: 50 }, 'connectedUsers', scheduler)`.
+ *
+ * `pacing` is the scheduler to share, or a number: the documents-per-turn
+ * budget of the process-wide scheduler with that budget (what
+ * PresenceOptions.publishBatchSize passes); absent, the process-wide default
+ * (DEFAULT_PUBLISH_DOCUMENTS_PER_TURN).
  *
  * Caveats: the filtered full list remembers the ids it sent (O(matches)); the
  * window costs O(limit), except that a record leaving a full window costs one
@@ -27,18 +34,29 @@ export function publishMonitorList(
   view: PresenceView,
   options: ListOptions,
   collection: string,
-  batchSize = DEFAULT_PUBLISH_BATCH_SIZE,
+  pacing?: PublishScheduler | number,
 ): void {
-  const out = new BatchedPublisher(sub, collection, batchSize);
-  let stopHandle: () => void;
-  if (options.limit !== undefined) stopHandle = followWindow(view, options, options.limit, out);
-  else if (selectsEverything(options)) stopHandle = followAll(view, out);
-  else stopHandle = followMatches(view, options, out);
+  const scheduler = pacing instanceof PublishScheduler ? pacing : processPublishScheduler(pacing);
+  const out = new BatchedPublisher(sub, collection, scheduler);
+  let stopHandle: (() => void) | null = null;
+  // The start (observe's replay, or a window's scan: O(records)) waits for its turn too: 50 monitors
+  // subscribing in one read of their sockets would otherwise snapshot 19,000 records each in that turn.
+  const start = new PacedStep(
+    () => {
+      if (options.limit !== undefined) stopHandle = followWindow(view, options, options.limit, out);
+      else if (selectsEverything(options)) stopHandle = followAll(view, out);
+      else stopHandle = followMatches(view, options, out);
+      out.goLive();
+    },
+    () => view.count,
+    (error) => out.fail(error),
+  );
   sub.onStop(() => {
-    stopHandle();
+    scheduler.remove(start);
+    stopHandle?.();
     out.stop();
   });
-  out.goLive();
+  scheduler.add(start);
 }
 
 function followAll(view: PresenceView, out: BatchedPublisher): () => void {

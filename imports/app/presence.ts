@@ -59,7 +59,7 @@ export interface PresenceOptions {
   log: Logger;
   /** Count updates to subscribers are batched over this window (default 50 ms). */
   countCoalesceMs?: number;
-  /** A monitor's initial documents go out this many at a time, yielding between batches (default 500). */
+  /** Documents all monitors' initial sets may send per event-loop turn together (default DEFAULT_PUBLISH_DOCUMENTS_PER_TURN, 500; batched-publisher.ts). */
   publishBatchSize?: number;
   /**
    * Other instances' records (the MQTT bridge's). Given, the view takes only

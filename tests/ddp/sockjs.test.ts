@@ -35,12 +35,17 @@ describe('SockJS transport (sockjs@0.3.24 under /sockjs)', () => {
   let server: TestServer;
   before(
     async () =>
-      (server = await startTestServer((meteor) =>
+      (server = await startTestServer((meteor) => {
         meteor.methods({
           whoAmI() {
             return { id: this.connection.id, headers: this.connection.httpHeaders };
           },
-        }),
+        });
+        meteor.publish('burst', function (this: any, n: number) {
+          for (let i = 0; i < n; i++) this.added('things', `t${i}`, { i });
+          this.ready();
+        });
+      },
       { maxFrameBytes: 4096 })),
   );
   after(() => server.close());
@@ -54,6 +59,19 @@ describe('SockJS transport (sockjs@0.3.24 under /sockjs)', () => {
       c.send({ msg: 'method', id: '1', method: 'whoAmI', params: [] });
       const result = await c.until((f) => f.msg === 'result');
       assert.equal((result.result as { id: string }).id, connected.session);
+      c.sock.close();
+    });
+  }
+
+  for (const transports of [['websocket'], ['xhr-streaming'], ['xhr-polling']]) {
+    test(`a burst of frames in one run (corked writes) arrives whole and in order over ${transports[0]}`, async () => {
+      const c = await sockjsConversation(`${server.httpUrl}/sockjs`, transports);
+      c.send({ msg: 'connect', version: '1', support: ['1'] });
+      await c.until((f) => f.msg === 'connected');
+      c.send({ msg: 'sub', id: 's', name: 'burst', params: [300] });
+      await c.until((f) => f.msg === 'ready');
+      const frames = c.frames.filter((f) => f.msg === 'added' || f.msg === 'ready');
+      assert.deepEqual(frames.map((f) => (f.msg === 'added' ? f.id : 'ready')), [...Array.from({ length: 300 }, (_, i) => `t${i}`), 'ready']);
       c.sock.close();
     });
   }

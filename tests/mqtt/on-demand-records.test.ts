@@ -61,6 +61,20 @@ describe('remote records on demand (mosquitto, default settings)', { skip: MOSQU
     status.client.ws.terminate();
   });
 
+  test('presence.stats at B: A\'s connections and connects come from its summary, without records', async () => {
+    const stats = await subscribe(ws(b), 'presence.stats', [{ token: MONITOR_TOKEN }]);
+    await waitFor(() => liveRecords(stats.client, 'presence.stats').get('od-A')?.connections === crowd.length, 4_000, 'A\'s connections in B\'s stats');
+    for (let i = 0; i < 10; i++) crowd.push((await RawDdpClient.connect(ws(a))).client);
+    await waitFor(() => {
+      const aStats = stats.client.frames.filter((f) => f.collection === 'presence.stats' && f.id === 'od-A' && f.msg === 'changed');
+      return aStats.reduce((n, f) => n + (((f.fields as { latest?: { connects?: number } }).latest?.connects) ?? 0), 0) === 10;
+    }, 8_000, `A's 10 connects in B's stats samples (${stats.client.frames.length} frames, last: ${JSON.stringify(stats.client.frames.at(-1)).slice(0, 300)}): ${JSON.stringify(stats.client.frames.filter((f) => f.collection === 'presence.stats' && f.id === 'od-A').map((f) => (f.fields as { latest?: unknown }).latest))}`);
+    const total = liveRecords(stats.client, 'presence.stats').get('total');
+    await waitFor(() => liveRecords(stats.client, 'presence.stats').get('total')?.connections === crowd.length + 1, 3_000, `total ${crowd.length} + B's own`);
+    assert.ok(total);
+    stats.client.ws.terminate();
+  });
+
   test('a monitor at B: its `ready` comes with A\'s whole list; after it leaves, B lets the records go after the grace', async () => {
     const status = await subscribe(ws(b), 'presence.bridgeStatus', [{ token: MONITOR_TOKEN }]);
     const monitor = await subscribe(ws(b), 'list.connectedUsers', [{ token: MONITOR_TOKEN }]);
@@ -77,17 +91,4 @@ describe('remote records on demand (mosquitto, default settings)', { skip: MOSQU
     status.client.ws.terminate();
   });
 
-  test('presence.stats at B: A\'s connections and connects come from its summary, without records', async () => {
-    const stats = await subscribe(ws(b), 'presence.stats', [{ token: MONITOR_TOKEN }]);
-    await waitFor(() => liveRecords(stats.client, 'presence.stats').get('od-A')?.connections === crowd.length, 4_000, 'A\'s connections in B\'s stats');
-    for (let i = 0; i < 10; i++) crowd.push((await RawDdpClient.connect(ws(a))).client);
-    await waitFor(() => {
-      const aStats = stats.client.frames.filter((f) => f.collection === 'presence.stats' && f.id === 'od-A' && f.msg === 'changed');
-      return aStats.reduce((n, f) => n + (((f.fields as { latest?: { connects?: number } }).latest?.connects) ?? 0), 0) === 10;
-    }, 8_000, `A's 10 connects in B's stats samples (${stats.client.frames.length} frames, last: ${JSON.stringify(stats.client.frames.at(-1)).slice(0, 300)}): ${JSON.stringify(stats.client.frames.filter((f) => f.collection === 'presence.stats' && f.id === 'od-A').map((f) => (f.fields as { latest?: unknown }).latest))}`);
-    const total = liveRecords(stats.client, 'presence.stats').get('total');
-    await waitFor(() => liveRecords(stats.client, 'presence.stats').get('total')?.connections === crowd.length + 1, 3_000, `total ${crowd.length} + B's own`);
-    assert.ok(total);
-    stats.client.ws.terminate();
-  });
 });

@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import sockjs from 'sockjs';
 import type { Logger } from '../../log/logger';
 import { pickExposedHeaders } from '../connection-handle';
 import type { DdpServerOptions } from '../options';
+import { corkUntilNextTick } from './cork-until-next-tick';
 import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvents } from './transport-socket';
 
 /**
@@ -21,6 +22,9 @@ import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvent
  * that is not a string is answered as DDP answers any non-object frame.
  * Only RFC 6455 WebSockets are accepted (not the draft-75/76 handshakes
  * faye-websocket would also speak).
+ * Frames sent in one run of JavaScript leave in one TCP write, as on
+ * /websocket (cork-until-next-tick.ts): the receiver's socket is corked
+ * under sockjs, whose framing (one `a[...]` per message) is unchanged.
  */
 /** The sender's inbound budget (inbound-budget.ts), by request. */
 export interface InboundMeter {
@@ -107,7 +111,14 @@ interface SockJsSessionInternals {
   send_buffer?: string[];
   /** The faye-websocket of a raw /sockjs/websocket session. */
   ws?: FayeSocket;
-  recv?: { protocol?: string; ws?: FayeSocket; connection?: { writableLength?: number; destroy?(): void; pause?(): void; resume?(): void } } | null;
+  recv?: {
+    protocol?: string;
+    ws?: FayeSocket;
+    /** The TCP socket of a WebSocket receiver. */
+    connection?: { writableLength?: number; destroy?(): void; pause?(): void; resume?(): void } & Partial<Writable>;
+    /** The HTTP response of a streaming or polling receiver (xhr-streaming, eventsource, …). */
+    response?: { connection?: (Partial<Writable> & object) | null };
+  } | null;
 }
 
 class SockJsTransportSocket implements TransportSocket {
@@ -150,6 +161,8 @@ class SockJsTransportSocket implements TransportSocket {
       this.close();
       return;
     }
+    const tcp = session.recv?.connection ?? session.recv?.response?.connection;
+    if (tcp && typeof tcp.cork === 'function') corkUntilNextTick(tcp as Writable);
     this.conn.write(frame);
     this.sentAny = true;
     if (session.send_buffer && session.send_buffer.length > 0) this.unfetchedBytes += frame.length;

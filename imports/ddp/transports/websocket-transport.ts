@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../../log/logger';
 import { pickExposedHeaders } from '../connection-handle';
 import type { DdpServerOptions } from '../options';
+import { corkUntilNextTick } from './cork-until-next-tick';
 import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvents } from './transport-socket';
 
 /**
@@ -14,6 +15,11 @@ import type { AcceptSocket, HttpTransport, TransportSocket, TransportSocketEvent
  * grow the server's memory. Per-socket state is one small object and the
  * listeners are shared functions (no closures per connection): at tens of
  * thousands of sockets, each closure costs real memory.
+ *
+ * Frames sent in one run of JavaScript leave in one write (corkUntilNextTick):
+ * ws writes every frame with its own writev, and 50 full-list monitors at
+ * 19,000 connections (950,000 `added`) spent 13.5 s of 16.7 s in those
+ * syscalls (issue 11). The bytes and their order are unchanged.
  */
 const kSocket = Symbol('ddpTransportSocket');
 type TaggedWebSocket = WebSocket & { [kSocket]: WebSocketTransportSocket };
@@ -41,6 +47,8 @@ class WebSocketTransportSocket implements TransportSocket {
       return;
     }
     this.sentAny = true;
+    const tcp = (ws as unknown as { _socket?: Writable })._socket; // ws@8's own socket, as ws.bufferedAmount reads it
+    if (tcp) corkUntilNextTick(tcp);
     ws.send(frame);
   }
 
