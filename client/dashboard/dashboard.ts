@@ -27,6 +27,8 @@ import { dashboardTemplate } from './template';
  * (~75 layouts/s); a quiet list still shows a change on the next frame.
  */
 export const DATA_RENDER_INTERVAL_MS = 250;
+/** After the operator changes the query (search, filter, sort, more), its answer is drawn on the next frame for this long. */
+export const INTERACTIVE_MS = 1500;
 
 export interface DashboardEnvironment {
   location: Location;
@@ -45,6 +47,7 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
   let frameQueued = false;
   let lastRenderAt = -Infinity;
   let dataTimer: ReturnType<typeof setTimeout> | null = null;
+  let interactiveUntil = -Infinity;
   const requestRender = () => {
     if (frameQueued) return;
     frameQueued = true;
@@ -52,8 +55,9 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
   };
   const requestDataRender = () => {
     if (frameQueued || dataTimer) return;
-    const wait = lastRenderAt + DATA_RENDER_INTERVAL_MS - performance.now();
-    if (wait <= 0) return requestRender();
+    const now = performance.now();
+    const wait = lastRenderAt + DATA_RENDER_INTERVAL_MS - now;
+    if (wait <= 0 || now < interactiveUntil) return requestRender();
     dataTimer = setTimeout(() => {
       dataTimer = null;
       requestRender();
@@ -68,6 +72,7 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
   const controls = new ListControls(
     { search: $('search'), instance: $('instance-filter'), sort: $('sort'), more: $('show-more') },
     (query) => {
+      interactiveUntil = performance.now() + INTERACTIVE_MS;
       list.setSort(query.sort);
       chart.show(query.instanceId ?? TOTAL_ID);
       source.setParams({ token, list: query });

@@ -15,8 +15,8 @@ export const LIST_CONTROL_DEFAULTS = {
   pageSize: 200,
   /** The server's maximum `limit` (LIST_OPTION_LIMITS.maxLimit). */
   maxRows: 1000,
-  /** Typing pause before the search is sent: one subscription per word, not per key. */
-  searchDebounceMs: 120,
+  /** Typing pause before the search is sent: one subscription per burst of keys, not per key (people type ~5 keys/s). */
+  searchDebounceMs: 80,
 } as const;
 
 export interface ListControlElements {
