@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RemoteState } from '../../imports/mqtt/remote-state';
 import { SessionDigest } from '../../imports/mqtt/session-digest';
-import { parseDigest } from '../../imports/mqtt/status-message';
+import { parseDigest, parseStatus } from '../../imports/mqtt/status-message';
 
 /**
  * Issue 12: RemoteState's summaries (an online instance's current run's
@@ -37,6 +37,12 @@ describe('RemoteState summaries', () => {
     const { connects: _c, disconnects: _d, ...old } = digestOf(['a1'], 1);
     state.digest('A', old, NOW);
     assert.deepEqual([...state.summaries()], [{ instanceId: 'A', epoch: E, connections: 1, connects: 0, disconnects: 0 }]);
+  });
+
+  test('a rolling deploy: keys a newer instance adds are dropped, not refused (status and digest)', () => {
+    const base = { epoch: E, seq: 1, count: 1, hash: '0123456789abcdef', connects: 1, disconnects: 0 };
+    assert.deepEqual(parseDigest(Buffer.from(JSON.stringify({ ...base, futureField: { x: 1 } }))), base);
+    assert.deepEqual(parseStatus(Buffer.from(JSON.stringify({ state: 'online', epoch: E, region: 'eu' }))), { state: 'online', epoch: E });
   });
 
   test('summary counters are validated: negative or fractional counters are refused', () => {
