@@ -91,6 +91,8 @@ export async function startServer(kind: ServerKind, env: Record<string, string> 
       PORT: '0',
       BIND_IP: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // The scenarios count ` WARN `/` ERROR ` lines in the text format; a piped stderr would otherwise default to JSON.
+      LOG_FORMAT: 'pretty',
       BENCH_PRESENCE: kind === 'ddp-only' ? 'off' : 'on',
       // The load generators pack thousands of clients onto each source address, which no real
       // network does; the per-address inbound budget would throttle the ramp. The attack scenario

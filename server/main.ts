@@ -17,8 +17,9 @@ import { createLogger } from '../imports/log/logger';
 
 export const ConnectedUsers = new Mongo.Collection<ConnectedUser>(PRESENCE_NAMES.collection);
 
-const config = loadConfig();
-const log = createLogger(config.logLevel);
+// No command line: Meteor's own (e.g. `boot.js program.json`) is not ours; its settings arrive as METEOR_SETTINGS.
+const config = loadConfig(process.env, []);
+const log = createLogger(config.logLevel, undefined, { format: config.logFormat });
 
 Meteor.startup(async () => {
   await ConnectedUsers.createIndexAsync({ instanceId: 1 });

@@ -5,22 +5,19 @@
  * usual environment variables (MQTT_URL for the scale-out run).
  * For the convergence scenario: BENCH_VIEW_DIGEST=1 keeps a digest of the
  * view's session ids and adds it and the bridge's status to each sample;
- * BENCH_QUIET_SESSIONS=1 drops the per-connection info lines, so LOG_LEVEL=info
+ * BENCH_QUIET_SESSIONS=1 drops the per-connection info lines (as LOG_CONNECTIONS=false), so LOG_LEVEL=info
  * shows the bridge's (resyncs, reconnects) without one line per client.
  */
 import { loadConfig } from '../../imports/config/config';
-import { createLogger, type LogSink } from '../../imports/log/logger';
+import { createLogger } from '../../imports/log/logger';
 import { startStandaloneApp } from '../../imports/standalone/standalone-app';
 import { ViewDigest } from '../view-digest';
 import { answerMeasurements } from './ipc';
 
 const config = loadConfig();
 const presence = process.env.BENCH_PRESENCE !== 'off';
-const perSession = / INFO Client (connected|disconnected) /;
-const sink: LogSink | undefined = process.env.BENCH_QUIET_SESSIONS === '1'
-  ? (level, line) => void (level === 'info' && perSession.test(line) ? undefined : process.stderr.write(line + '\n'))
-  : undefined;
-const app = await startStandaloneApp(config, { presence, log: createLogger(config.logLevel, sink) });
+if (process.env.BENCH_QUIET_SESSIONS === '1') config.logConnections = false;
+const app = await startStandaloneApp(config, { presence, log: createLogger(config.logLevel, undefined, { format: config.logFormat }) });
 let digest: ViewDigest | null = null;
 /** With the digest: how many of the view's records each instance owns (which peer's records a lagging view lacks). */
 const perOwner: Record<string, number> = {};

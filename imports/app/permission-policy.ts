@@ -33,6 +33,15 @@ export function tokenPolicy(monitorToken: string | undefined): PresencePolicy {
   };
 }
 
+/**
+ * Constant-time equality of an offered secret and the expected one, whatever
+ * their lengths (both are hashed first, as tokenPolicy does). Also used for
+ * METRICS_TOKEN (imports/metrics/metrics-endpoint.ts).
+ */
+export function secretsEqual(offered: string, expected: string): boolean {
+  return timingSafeEqual(digest(offered), digest(expected));
+}
+
 function extractToken(param: unknown): string | null {
   if (typeof param !== 'object' || param === null) return null;
   const token = (param as { token?: unknown }).token;

@@ -57,6 +57,8 @@ export interface PresenceOptions {
   instanceId: string;
   policy: PresencePolicy;
   log: Logger;
+  /** The per-connection "Client connected"/"Client disconnected" info lines (LOG_CONNECTIONS; default true): one line per client is noise at 100,000 clients. */
+  logConnections?: boolean;
   /** Count updates to subscribers are batched over this window (default 50 ms). */
   countCoalesceMs?: number;
   /** Documents all monitors' initial sets may send per event-loop turn together (default DEFAULT_PUBLISH_DOCUMENTS_PER_TURN, 500; batched-publisher.ts). */
@@ -96,10 +98,21 @@ export interface PresenceApp {
   readonly started: Promise<void>;
   /** Resolves when the record writes started so far have settled (for tests and shutdown). */
   settled(): Promise<void>;
+  /** Subscriptions to `list.connectedUsers` with monitor rights on this instance now (metrics). */
+  readonly monitors: number;
+  /**
+   * Told, for each record removed after its connection closed, the seconds
+   * from the connection's onClose to the store's removal (metrics).
+   */
+  onRecordRemoved(callback: (closeToRemovalSeconds: number) => void): { stop(): void };
 }
 
 export function registerPresence(host: PresenceHost, collection: PresenceCollection, options: PresenceOptions): PresenceApp {
   const { instanceId, policy, log } = options;
+  // The record writes' only info lines are "Client connected/disconnected"; their warnings and errors always log.
+  const recordLog: Logger = options.logConnections === false
+    ? { debug: (m, c) => log.debug(m, c), info: () => {}, warn: (m, c) => log.warn(m, c), error: (m, c) => log.error(m, c) }
+    : log;
   const liveCount = new LiveCount(options.countCoalesceMs ?? 50, log);
   const view = new PresenceView({ instanceId, log, remote: options.remoteRecords });
   const liveStats = new LiveStats({ ownInstanceId: instanceId, log, isOnline: options.isRemoteOnline, summaries: options.summaries });
@@ -117,10 +130,19 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
    * waits for its insert, so it never removes before the insert (no ghosts).
    */
   const pendingInserts = new Map<string, Promise<boolean>>();
+  const removalObservers = new Set<(seconds: number) => void>();
   const removeOnClose = (sessionId: string) => {
+    const closedAt = performance.now();
     const pending = pendingInserts.get(sessionId);
-    if (pending) void pending.then((ok) => (ok ? removeRecord(collection, sessionId, log) : undefined));
-    else void removeRecord(collection, sessionId, log);
+    const removal = pending
+      ? pending.then((ok) => (ok ? removeRecord(collection, sessionId, recordLog) : false))
+      : removeRecord(collection, sessionId, recordLog);
+    if (removalObservers.size === 0) return;
+    void removal.then((removed) => {
+      if (!removed) return;
+      const seconds = (performance.now() - closedAt) / 1000;
+      for (const observer of removalObservers) observer(seconds);
+    });
   };
 
   host.startup(async () => {
@@ -140,7 +162,7 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
 
   host.onConnection((connection) => {
     const sessionId = connection.id;
-    const inserted = insertRecord(collection, buildRecord(connection, instanceId), log);
+    const inserted = insertRecord(collection, buildRecord(connection, instanceId), recordLog);
     pendingInserts.set(sessionId, inserted);
     void inserted.finally(() => pendingInserts.delete(sessionId));
     // A bound function rather than a closure: a closure would keep this scope
@@ -195,6 +217,13 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
     async settled() {
       await Promise.all([...pendingInserts.values()]);
     },
+    get monitors() {
+      return monitors;
+    },
+    onRecordRemoved(callback) {
+      removalObservers.add(callback);
+      return { stop: () => void removalObservers.delete(callback) };
+    },
   };
 }
 
@@ -213,13 +242,16 @@ function buildRecord(connection: HostConnection, instanceId: string): ConnectedU
   return { _id, userId: _id, connectedAt, instanceId };
 }
 
-async function removeRecord(collection: PresenceCollection, sessionId: string, log: Logger): Promise<void> {
+/** Resolves true when a record was removed. */
+async function removeRecord(collection: PresenceCollection, sessionId: string, log: Logger): Promise<boolean> {
   try {
     // 0 when the insert had failed validation: nothing to remove, nothing to log.
     const removed = await collection.removeAsync({ _id: sessionId });
     if (removed !== 0) log.info('Client disconnected', { session: sessionId });
+    return removed !== 0;
   } catch (error) {
     log.error('Could not remove connection record', { session: sessionId, error });
+    return false;
   }
 }
 

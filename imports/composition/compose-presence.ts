@@ -30,7 +30,7 @@ import { publishBridgeStatus } from './bridge-status-publication';
  * sampler and the bridge only; closing the host is the caller's business.
  */
 export interface ComposePresenceOptions {
-  config: Pick<Config, 'presence' | 'mqtt'>;
+  config: Pick<Config, 'presence' | 'mqtt'> & Partial<Pick<Config, 'logConnections'>>;
   log: Logger;
   /** Meteor's `DDPRateLimiter` (package ddp-rate-limiter), or the standalone server's. */
   rateLimiter: RateLimitRegistry;
@@ -77,6 +77,7 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
     instanceId,
     policy,
     log,
+    logConnections: config.logConnections,
     remoteRecords,
     isRemoteOnline,
     // Counts and stats of other instances come from their summaries; their records only while a monitor looks here.

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomId } from '../ddp/random-id';
 import type { DdpServerOptions } from '../ddp/options';
-import type { LogLevel } from '../log/logger';
+import type { LogFormat, LogLevel } from '../log/logger';
+import { checkInstanceId, checkInteger, checkLogFormat, checkLogLevel, ConfigError, INTEGER_SETTINGS, parseCommandLine, readBoolean, readInteger, type IntegerSetting } from './validate';
 
 /**
  * The only place that reads `process.env` (and the command line). Everything
@@ -41,9 +42,17 @@ export interface Config {
   rootUrl: string;
   settings: Record<string, unknown>;
   logLevel: LogLevel;
+  /** LOG_FORMAT: `json` lines (default when stderr is not a terminal) or `pretty`. */
+  logFormat: LogFormat;
+  /** LOG_CONNECTIONS: the per-connection "Client connected/disconnected" info lines (default true). */
+  logConnections: boolean;
+  /** DRAIN_MS: on SIGTERM/SIGINT, sessions are closed spread over this long, then the process exits (README "Health and shutdown"). */
+  drainMs: number;
   ddp: Partial<DdpServerOptions>;
   mongoUrl?: string;
   mqtt?: MqttConfig;
+  /** Bearer token for GET /metrics (METRICS_TOKEN); absent, /metrics answers 404 (README "Metrics"). */
+  metricsToken?: string;
   presence: {
     instanceId: string;
     monitorToken?: string;
@@ -62,7 +71,11 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     bindIp: env.BIND_IP || '0.0.0.0',
     rootUrl,
     settings,
-    logLevel: logLevel(env.LOG_LEVEL),
+    logLevel: checkLogLevel(env.LOG_LEVEL),
+    logFormat: checkLogFormat(env.LOG_FORMAT, process.stderr.isTTY === true),
+    logConnections: readBoolean(env, 'LOG_CONNECTIONS', true),
+    // Default 10 s: well inside Kubernetes' 30 s terminationGracePeriodSeconds, with the bridge's 2 s goodbye after it.
+    drainMs: nonNegativeInteger(env, 'DRAIN_MS') ?? 10_000,
     ddp: {
       pathPrefix: rootPathPrefix(rootUrl),
       httpForwardedCount: integer(env, 'HTTP_FORWARDED_COUNT', 0),
@@ -86,11 +99,9 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     },
     mongoUrl: env.MONGO_URL || undefined,
     mqtt: mqttConfig(env, settingsObject(presenceSettings, 'mqtt')),
+    metricsToken: env.METRICS_TOKEN || undefined,
     presence: {
-      instanceId:
-        env.PRESENCE_INSTANCE_ID ||
-        (typeof presenceSettings.instanceId === 'string' && presenceSettings.instanceId) ||
-        stableInstanceId(env.PRESENCE_STATE_DIR || '.presence', port),
+      instanceId: instanceId(env, presenceSettings, port),
       monitorToken:
         env.PRESENCE_MONITOR_TOKEN ||
         (typeof presenceSettings.monitorToken === 'string' && presenceSettings.monitorToken) ||
@@ -109,7 +120,7 @@ function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | u
   const url = text('MQTT_URL', 'url');
   if (!url) return undefined;
   const keepalive = settings.keepaliveSeconds;
-  if (keepalive !== undefined && !Number.isInteger(keepalive)) throw new Error(`settings.presence.mqtt.keepaliveSeconds must be an integer, got ${JSON.stringify(keepalive)}`);
+  if (keepalive !== undefined) checkInteger('MQTT_KEEPALIVE', keepalive, 'settings.presence.mqtt.keepaliveSeconds');
   const config: MqttConfig = {
     url,
     username: text('MQTT_USERNAME', 'username'),
@@ -126,10 +137,10 @@ function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | u
   for (const [key, value] of Object.entries(caps)) if (value !== undefined) config[key as keyof typeof caps] = value;
   const remoteRecords = env.MQTT_REMOTE_RECORDS;
   if (remoteRecords !== undefined && remoteRecords !== '') {
-    if (remoteRecords !== 'on-demand' && remoteRecords !== 'always') throw new Error(`MQTT_REMOTE_RECORDS must be 'on-demand' or 'always', got '${remoteRecords}'`);
+    if (remoteRecords !== 'on-demand' && remoteRecords !== 'always') throw new ConfigError(`MQTT_REMOTE_RECORDS must be 'on-demand' or 'always', got '${remoteRecords}'`);
     config.remoteRecords = remoteRecords;
   }
-  const graceMs = positiveInteger(env, 'MQTT_REMOTE_RECORDS_GRACE_MS');
+  const graceMs = optionalInteger(env, 'MQTT_REMOTE_RECORDS_GRACE_MS');
   if (graceMs !== undefined) config.remoteRecordsGraceMs = graceMs;
   return config;
 }
@@ -142,14 +153,17 @@ function settingsObject(parent: Record<string, unknown>, key: string): Record<st
 
 /** METEOR_SETTINGS (JSON) wins, as in Meteor; else `--settings <file>`; else {}. */
 function loadSettings(env: Env, argv: readonly string[]): Record<string, unknown> {
+  // Parsed even when METEOR_SETTINGS wins, so a mistyped flag always fails.
+  const { settingsFile } = parseCommandLine(argv);
   if (env.METEOR_SETTINGS) return parseSettings(env.METEOR_SETTINGS, 'METEOR_SETTINGS');
-  const flag = argv.indexOf('--settings');
-  if (flag >= 0) {
-    const file = argv[flag + 1];
-    if (!file) throw new Error('--settings needs a file path');
-    return parseSettings(readFileSync(file, 'utf8'), file);
+  if (settingsFile === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(settingsFile, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--settings ${settingsFile}: ${(error as Error).message}`);
   }
-  return {};
+  return parseSettings(text, settingsFile);
 }
 
 function parseSettings(text: string, source: string): Record<string, unknown> {
@@ -157,9 +171,9 @@ function parseSettings(text: string, source: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new Error(`Settings in ${source} are not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(`Settings in ${source} are not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`Settings in ${source} must be a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`Settings in ${source} must be a JSON object`);
   return parsed as Record<string, unknown>;
 }
 
@@ -191,11 +205,15 @@ function integer(env: Env, name: string, fallback: number): number {
   return optionalInteger(env, name) ?? fallback;
 }
 
+/** Every numeric variable has a range in validate.ts (INTEGER_SETTINGS); one without is a bug here, not a user's mistake. */
 function optionalInteger(env: Env, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got '${raw}'`);
+  if (!(name in INTEGER_SETTINGS)) throw new Error(`${name} has no range in INTEGER_SETTINGS (imports/config/validate.ts)`);
+  return readInteger(env, name as IntegerSetting);
+}
+
+function nonNegativeInteger(env: Env, name: string): number | undefined {
+  const value = optionalInteger(env, name);
+  if (value !== undefined && value < 0) throw new Error(`${name} must be a non-negative integer, got '${env[name]}'`);
   return value;
 }
 
@@ -205,7 +223,10 @@ function positiveInteger(env: Env, name: string): number | undefined {
   return value;
 }
 
-function logLevel(raw: string | undefined): LogLevel {
-  const levels: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
-  return levels.includes(raw as LogLevel) ? (raw as LogLevel) : 'info';
+/** PRESENCE_INSTANCE_ID, else settings.presence.instanceId, else one kept in PRESENCE_STATE_DIR; a given id must be a topic segment. */
+function instanceId(env: Env, presenceSettings: Record<string, unknown>, port: number): string {
+  if (env.PRESENCE_INSTANCE_ID) return checkInstanceId(env.PRESENCE_INSTANCE_ID, 'PRESENCE_INSTANCE_ID');
+  const fromSettings = presenceSettings.instanceId;
+  if (typeof fromSettings === 'string' && fromSettings) return checkInstanceId(fromSettings, 'settings.presence.instanceId');
+  return stableInstanceId(env.PRESENCE_STATE_DIR || '.presence', port);
 }

@@ -42,7 +42,7 @@ import type { TransportSocket } from './transports/transport-socket';
  * not by /64. On a TLS server only the process-wide cap and Node's coarse
  * headers timeout apply.
  */
-export type AdmissionRefusal = 'socket cap' | 'pending per address' | 'sessions per address';
+export type AdmissionRefusal = 'socket cap' | 'pending per address' | 'sessions per address' | 'draining';
 
 export interface AdmissionStats {
   /** The process-wide socket cap in force (Infinity if the open-file limit is unlimited). */
@@ -71,6 +71,7 @@ const REFUSAL_MESSAGES: Record<AdmissionRefusal, string> = {
   'socket cap': 'Socket cap reached; new sockets get 503',
   'pending per address': 'Too many sockets from one address have not completed DDP connect; refusing more',
   'sessions per address': 'Too many DDP sessions from one address; refusing more',
+  draining: 'Draining for shutdown; new sockets get 503',
 };
 
 interface HeadersWait {
@@ -89,7 +90,10 @@ export class AdmissionControl {
     'socket cap': 0,
     'pending per address': 0,
     'sessions per address': 0,
+    draining: 0,
   };
+  /** Set once by `stopAdmitting` (graceful drain): from then on no new WebSocket or transport socket is taken on. */
+  private draining = false;
   private trackHeaders = true;
   private readonly awaitingHeaders = new Map<Socket, HeadersWait>();
   private readonly awaitingConnect = new Map<TransportSocket, string>();
@@ -159,9 +163,27 @@ export class AdmissionControl {
     httpServer.on('error', (error: NodeJS.ErrnoException) => this.serverError(httpServer, error));
   }
 
+  /**
+   * Graceful drain: refuse every new WebSocket (503) and transport socket
+   * from now on, so clients reconnect to another instance. Not undone: a
+   * draining process only exits.
+   */
+  stopAdmitting(): void {
+    this.draining = true;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   /** Before the WebSocket handshake: a client already at its pending cap gets 503 instead of a 101. */
   admitUpgrade(req: IncomingMessage, socket: Duplex): boolean {
     this.headersReceived(req.socket);
+    if (this.draining) {
+      this.refuse('draining', null);
+      refuseWith503(socket);
+      return false;
+    }
     const address = this.addressOf(req.socket.remoteAddress ?? null, req.headers as Record<string, string>);
     if (!this.pendingFull(address)) return true;
     this.refuse('pending per address', address);
@@ -171,6 +193,10 @@ export class AdmissionControl {
 
   /** A transport socket is pending until `admitSession` or `releasePending`; false: close it. */
   admitTransportSocket(socket: TransportSocket): boolean {
+    if (this.draining) {
+      this.refuse('draining', null);
+      return false;
+    }
     const address = this.addressOf(socket.remoteAddress, socket.headers);
     if (this.pendingFull(address)) {
       this.refuse('pending per address', address);
@@ -191,6 +217,10 @@ export class AdmissionControl {
 
   /** After a successful `connect` negotiation; false: refuse (the socket stays pending until it closes). */
   admitSession(socket: TransportSocket, sessionId: string, clientAddress: string | null): boolean {
+    if (this.draining) {
+      this.refuse('draining', null);
+      return false;
+    }
     const cap = this.options.maxSessionsPerAddress;
     if (cap > 0) {
       const address = clientAddress ?? socket.remoteAddress ?? '';
@@ -304,12 +334,13 @@ export class AdmissionControl {
   private refuse(reason: AdmissionRefusal, address: string | null): void {
     this.refused[reason]++;
     const limit =
-      reason === 'socket cap'
+      reason === 'socket cap' || reason === 'draining'
         ? { maxSockets: this.maxSockets, socketsOpen: this.socketsOpen() }
         : reason === 'pending per address'
           ? { maxPendingSocketsPerAddress: this.options.maxPendingSocketsPerAddress }
           : { maxSessionsPerAddress: this.options.maxSessionsPerAddress };
-    this.logOnce.note('warn', `${reason} ${address ?? ''}`, REFUSAL_MESSAGES[reason], address === null ? limit : { address, ...limit });
+    // Refusing during a drain is the plan, not a problem.
+    this.logOnce.note(reason === 'draining' ? 'debug' : 'warn', `${reason} ${address ?? ''}`, REFUSAL_MESSAGES[reason], address === null ? limit : { address, ...limit });
   }
 }
 

@@ -10,6 +10,7 @@ import { randomId } from './random-id';
 import { isOriginAllowed } from './origin-policy';
 import { InboundBudget } from './inbound-budget';
 import { DdpRateLimiter } from './rate-limiter';
+import { DdpObservers } from './server-observers';
 import { Session, type SessionCloseReason, type SessionRegistry } from './session';
 import { createSockJsTransport } from './transports/sockjs-transport';
 import type { HttpTransport, TransportSocket, TransportSocketEvents } from './transports/transport-socket';
@@ -41,6 +42,8 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   private readonly connectionHooks = new Set<(connection: ConnectionHandle) => unknown>();
   /** Meteor's DDPRateLimiter for this server (one per server, not per process); sessions consult it. */
   readonly rateLimiter: DdpRateLimiter;
+  /** Who watches sessions and method durations (metrics); server-observers.ts. */
+  readonly observers = new DdpObservers();
   /** Which sockets and sessions are taken on at all (admission.ts). */
   private readonly admission: AdmissionControl;
   /** Bytes per second each client address may send (inbound-budget.ts). */
@@ -76,6 +79,13 @@ export class DdpServer implements SessionRegistry, SessionOpener {
       if (isDdpPath(req, this.options.pathPrefix) && !isOriginAllowed(req, this.options.allowedOrigins)) {
         res.writeHead(403, { 'content-type': 'text/plain' });
         res.end('Origin not allowed');
+        return;
+      }
+      // Draining: a SockJS client starts at /info, so it is told 503 there and tries elsewhere;
+      // requests of sessions already open still pass, so their close frames reach them.
+      if (this.admission.isDraining && isSockJsInfo(req, this.options.pathPrefix)) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5', connection: 'close' });
+        res.end('Service Unavailable');
         return;
       }
       for (const transport of this.transports) if (transport.handleRequest(req, res)) return;
@@ -133,6 +143,32 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     return this.sessions.size;
   }
 
+  /** The open sessions, for gauges computed at scrape time; read, never kept. */
+  get openSessions(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  /** Graceful drain, step one: no new WebSocket, SockJS session or DDP session from now on (admission.ts). */
+  stopAccepting(): void {
+    this.admission.stopAdmitting();
+  }
+
+  get isDraining(): boolean {
+    return this.admission.isDraining;
+  }
+
+  /** Graceful drain, step two (called in batches): close up to `count` sessions, oldest first; returns how many. */
+  closeSessions(count: number): number {
+    let closed = 0;
+    // A Map iterates in insertion order; closing deletes the current entry, which the iterator tolerates.
+    for (const session of this.sessions.values()) {
+      if (closed >= count) break;
+      session.close('server shutdown');
+      closed++;
+    }
+    return closed;
+  }
+
   /** Close every session and socket; the HTTP server itself is the caller's. */
   close(): void {
     for (const session of [...this.sessions.values()]) session.close('server shutdown');
@@ -143,6 +179,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   sessionClosed(session: Session, reason: SessionCloseReason): void {
     this.sessions.delete(session.id);
     this.admission.sessionClosed(session.id);
+    this.observers.sessionClosed(session.transport, reason);
     this.log.debug('DDP session closed', { session: session.id, reason });
   }
 
@@ -202,6 +239,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     }
     const session = new Session(id, version, socket, this, this.options, clientAddress, this.log);
     this.sessions.set(id, session);
+    this.observers.sessionOpened(socket.transport);
     this.log.debug('DDP session opened', { session: id, transport: socket.transport, version });
     for (const hook of this.connectionHooks) {
       if (session.isClosed) break;
@@ -225,6 +263,10 @@ const REFUSED_SOCKET_EVENTS: TransportSocketEvents = { onFrame() {}, onNonString
 function isDdpPath(req: IncomingMessage, pathPrefix: string): boolean {
   const url = req.url ?? '';
   return url.startsWith(`${pathPrefix}/sockjs`) || url.startsWith(`${pathPrefix}/websocket`);
+}
+
+function isSockJsInfo(req: IncomingMessage, pathPrefix: string): boolean {
+  return (req.url ?? '').split('?')[0] === `${pathPrefix}/sockjs/info`;
 }
 
 function destroyOnError(this: Duplex): void {

@@ -7,6 +7,7 @@ import { MergeBox, type Fields, type MergeBoxOutput } from './merge-box';
 import { DdpErrors, toClientError, type ProtocolErrorReason } from './meteor-error';
 import type { DdpServerOptions } from './options';
 import type { DdpRateLimiter } from './rate-limiter';
+import type { DdpObservers } from './server-observers';
 import { SessionQueue, type QueueRunner } from './session-queue';
 import { Subscription, type SubscriptionHost } from './subscription';
 import type { TransportSocket } from './transports/transport-socket';
@@ -28,6 +29,8 @@ export interface SessionRegistry {
   readonly publishHandlers: ReadonlyMap<string, PublishHandler>;
   readonly rateLimiter: Pick<DdpRateLimiter, 'limit'>;
   readonly mistakes: ClientMistakeLog;
+  /** Told each registered method's duration (metrics); optional so bare registries in tests need none. */
+  readonly observers?: Pick<DdpObservers, 'methodFinished'>;
   sessionClosed(session: Session, reason: SessionCloseReason): void;
 }
 
@@ -104,6 +107,15 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  get transport(): TransportSocket['transport'] {
+    return this.socket.transport;
+  }
+
+  /** Names of this session's live subscriptions (read at metrics scrape time; registered names only). */
+  *subscriptionNames(): IterableIterator<string> {
+    if (this.subs) for (const sub of this.subs.values()) yield sub.name;
   }
 
   /** Entry point for every parsed message after `connect`. */
@@ -274,12 +286,14 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
       unblock,
     };
     const payload: Record<string, unknown> = { msg: 'result', id };
+    const started = performance.now();
     try {
       const result = await handler.apply(context, (params as unknown[] | undefined) ?? []);
       if (result !== undefined) payload.result = result;
     } catch (error) {
       payload.error = toClientError(error, `while invoking method '${method}'`, this.log);
     }
+    this.registry.observers?.methodFinished(method, (performance.now() - started) / 1000);
     // DDP.md: "updated" once all the method's writes are visible to this
     // client. The stores notify observers synchronously inside each write, so
     // by now every resulting data frame has been sent. Meteor sends it first.

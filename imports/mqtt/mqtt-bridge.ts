@@ -8,6 +8,7 @@ import { defaultRemoteStateLimits, RemoteState, type RemoteOperation, type Remot
 import { SessionDigest } from './session-digest';
 import { parseDigest, parseStatus, type InstanceStatus } from './status-message';
 import { PresenceTopics } from './topics';
+import { BridgeMessageCounts } from './bridge-message-counts';
 
 /**
  * Joins app instances into one view through an MQTT broker (mqtt.js). The
@@ -125,6 +126,8 @@ type ResyncTarget = { kind: 'instance'; instanceId: string } | { kind: 'all' } |
 export class MqttBridge {
   /** Other instances' records, live, for the app's presence view. */
   readonly remoteRecords: RemoteRecordsFeed;
+  /** PUBLISH packets in and out by kind (metrics). */
+  readonly messages: BridgeMessageCounts;
   private client: MqttClient | null = null;
   private readonly topics: PresenceTopics;
   private readonly state: RemoteState;
@@ -156,6 +159,8 @@ export class MqttBridge {
   private resyncs = 0;
   private nonce = 0;
   private stopped = false;
+  /** Set by `announceDraining`: our `online` status carries `draining: true` from then on (reconnects included). */
+  private draining = false;
   private readonly statusListeners = new Set<(status: BridgeStatus) => void>();
   private readonly summaryListeners = new Set<() => void>();
   /** Our own cumulative connects and disconnects this run, for our summary. */
@@ -176,6 +181,7 @@ export class MqttBridge {
     this.state = new RemoteState(options.remote);
     if (options.recordsOnDemand) this.state.dropRecords(); // nothing held yet: only marks records as not wanted
     this.remoteRecords = new RemoteRecordsFeed(() => this.state.shownRecords());
+    this.messages = new BridgeMessageCounts(this.topics);
   }
 
   /** Starts connecting; does not wait for the broker (local presence must not depend on it). */
@@ -191,6 +197,7 @@ export class MqttBridge {
     );
     const client = this.connect();
     this.client = client;
+    this.messages.watch(client);
     this.digestRepeat = setInterval(() => this.publishDigest(), this.options.digestRepeatMs);
     this.digestRepeat.unref();
     client.on('connect', () => this.onConnect(client));
@@ -297,6 +304,21 @@ export class MqttBridge {
   onStatus(listener: (status: BridgeStatus) => void): () => void {
     this.statusListeners.add(listener);
     return () => this.statusListeners.delete(listener);
+  }
+
+  /**
+   * Graceful drain: republish our retained `online` status with `draining: true`,
+   * so other instances (and operators) can tell a planned exit from a crash.
+   * Bounded by `stopTimeoutMs`; never throws (the drain goes on without it).
+   */
+  async announceDraining(): Promise<void> {
+    this.draining = true;
+    const client = this.client;
+    if (!client?.connected || this.stopped) return; // a reconnect publishes it (statusMessage reads the flag)
+    const sent = client.publishAsync(this.topics.status(this.options.instanceId), JSON.stringify(this.statusMessage('online')), { qos: 1, retain: true });
+    sent.catch(() => {});
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, this.options.stopTimeoutMs).unref());
+    await Promise.race([sent.then(() => {}, () => {}), deadline]);
   }
 
   /** Clean shutdown, bounded by `stopTimeoutMs` even with a frozen broker: `offline`, clear our records, disconnect. */
@@ -683,7 +705,8 @@ export class MqttBridge {
   }
 
   private statusMessage(state: 'online' | 'offline', reason?: 'will' | 'shutdown'): InstanceStatus {
-    return { state, epoch: this.epoch, startedAt: new Date(this.epoch).toISOString(), ...(reason ? { reason } : {}) };
+    const draining = state === 'online' && this.draining ? { draining: true } : {};
+    return { state, epoch: this.epoch, startedAt: new Date(this.epoch).toISOString(), ...(reason ? { reason } : {}), ...draining };
   }
 
   private clearTimers(): void {

@@ -11,6 +11,12 @@ export interface InstanceStatus {
   epoch: number;
   startedAt?: string;
   reason?: 'will' | 'shutdown';
+  /**
+   * Set on an `online` status while the instance drains for shutdown (its
+   * sessions leave over DRAIN_MS, then `offline` follows). A flag, not a new
+   * `state`: older readers drop the unknown key and still see `online`.
+   */
+  draining?: boolean;
 }
 
 const StatusSchema = new SimpleSchema({
@@ -18,6 +24,7 @@ const StatusSchema = new SimpleSchema({
   epoch: { type: SimpleSchema.Integer, min: 0 },
   startedAt: { type: String, optional: true, max: 64 },
   reason: { type: String, optional: true, allowedValues: ['will', 'shutdown'] },
+  draining: { type: Boolean, optional: true },
 });
 
 export function parseStatus(payload: Buffer): InstanceStatus {

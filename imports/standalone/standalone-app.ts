@@ -17,7 +17,13 @@ import type { MqttBridge } from '../mqtt/mqtt-bridge';
 import type { StoreCollection } from '../store/collection';
 import { MemoryCollection } from '../store/memory-collection';
 import { MongoCollection } from '../store/mongo-collection';
+import { healthRoutes } from './health-routes';
+import { readiness, type Readiness } from './readiness';
+import { drainSessions, defaultSessionDrainOptions } from './session-drain';
 import { staticFiles } from './static-files';
+import { metricsRoute } from '../metrics/metrics-endpoint';
+import { defaultMetricsOptions } from '../metrics/metrics-options';
+import { createServerMetrics } from '../metrics/metrics-registry';
 
 /**
  * Everything `npm start` runs, as one function the tests and the benchmark
@@ -36,6 +42,11 @@ export interface StandaloneApp {
   presence: PresenceApp | null;
   bridge: MqttBridge | null;
   log: Logger;
+  /** What /readyz answers (readiness.ts). */
+  readiness(): Readiness;
+  /** Graceful shutdown (SIGTERM): unready, announce draining, refuse new sockets, close sessions over `config.drainMs`, then `close()`. */
+  drain(): Promise<void>;
+  /** Immediate shutdown (tests): the bridge's goodbye, then every session and socket at once. */
   close(): Promise<void>;
 }
 
@@ -60,7 +71,7 @@ function defaultStaticRoot(): string {
 }
 
 export async function startStandaloneApp(config: Config, overrides: StandaloneOverrides = {}): Promise<StandaloneApp> {
-  const log = overrides.log ?? createLogger(config.logLevel);
+  const log = overrides.log ?? createLogger(config.logLevel, undefined, { format: config.logFormat });
   const cleanups: Array<() => Promise<void> | void> = [];
 
   let collection = overrides.collection;
@@ -89,9 +100,20 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
   const bridge = composed?.bridge ?? null;
   // Runs the stale-record cleanup, then starts the bridge (from its own startup callback).
   await meteor.runStartup();
+  let storeReady = !presence;
+  presence?.started.then(() => (storeReady = true), () => {});
 
   const http = createServer();
-  ddp.attach(http, staticFiles(overrides.staticRoot ?? defaultStaticRoot(), config.ddp.pathPrefix, { log }));
+  const probe = (): Readiness => readiness({
+    listening: http.listening,
+    storeReady,
+    mqtt: bridge ? (bridge.status().connected ? 'connected' : 'disconnected') : 'not configured',
+    draining: ddp.isDraining,
+  });
+  // /metrics only with METRICS_TOKEN (README "Metrics"); its registry is this instance's alone.
+  const metrics = config.metricsToken ? { server: createServerMetrics({ ddp, presence, bridge }), token: config.metricsToken } : null;
+  if (metrics) cleanups.push(() => metrics.server.stop());
+  ddp.attach(http, metricsRoute(metrics, defaultMetricsOptions.path, healthRoutes(probe, staticFiles(overrides.staticRoot ?? defaultStaticRoot(), config.ddp.pathPrefix, { log }), config.ddp.pathPrefix)));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(config.port, config.bindIp, () => resolve());
@@ -101,8 +123,18 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
   const url = `http://${host}:${port}`;
   log.info('Listening', { url, instanceId: config.presence.instanceId });
 
-  return {
+  const app: StandaloneApp = {
     config, url, port, http, ddp, meteor, collection, presence, bridge, log,
+    readiness: probe,
+    async drain() {
+      ddp.stopAccepting(); // /readyz turns 503 with it
+      // Not awaited: mqtt.js writes packets in order, so the status goes out before the first record
+      // clear, and a slow broker cannot eat into the drain (the bridge's stop bounds what is left).
+      void bridge?.announceDraining();
+      const result = await drainSessions(ddp, { ...defaultSessionDrainOptions, drainMs: config.drainMs });
+      log.info('Sessions drained', { ...result });
+      await app.close();
+    },
     async close() {
       // Bridge first: others drop our records at once, and our retained records are cleared.
       await composed?.stop();
@@ -113,4 +145,5 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
       for (const cleanup of cleanups.reverse()) await cleanup();
     },
   };
+  return app;
 }

@@ -68,6 +68,17 @@ describe('presence lifecycle', () => {
     await app.close();
   });
 
+  test('LOG_CONNECTIONS=false drops the per-connection lines; the record is still written and removed', async () => {
+    const app = await startAppForTest({ LOG_CONNECTIONS: 'false' });
+    const { client, session } = await RawDdpClient.connect(app.wsUrl);
+    await waitFor(async () => (await app.collection.findOneAsync({ _id: session })) !== undefined, 2000, 'the record');
+    client.close();
+    await waitFor(async () => (await app.collection.findOneAsync({ _id: session })) === undefined, 2000, 'its removal');
+    await app.presence!.settled();
+    assert.ok(!app.logLines.some((l) => /Client (connected|disconnected)/.test(l)), app.logLines.join('\n'));
+    await app.close();
+  });
+
   test('with no token configured nobody is a monitor, and startup says so once', async () => {
     const app = await startAppForTest({ PRESENCE_MONITOR_TOKEN: '' });
     assert.equal(app.logLines.filter((l) => l.includes('nobody gets monitor rights')).length, 1);

@@ -38,7 +38,7 @@ describe('configuration, read as Meteor reads it', () => {
   });
 
   test('bad values get a clear error', () => {
-    assert.throws(() => loadConfig({ ...base, PORT: 'eighty' }, []), /PORT must be an integer/);
+    assert.throws(() => loadConfig({ ...base, PORT: 'eighty' }, []), /PORT="eighty" is not allowed: an integer from 0 \(any free port\) to 65535$/);
     assert.throws(() => loadConfig({ ...base, METEOR_SETTINGS: '{' }, []), /METEOR_SETTINGS are not valid JSON/);
     assert.throws(() => loadConfig({ ...base, METEOR_SETTINGS: '[1]' }, []), /must be a JSON object/);
     assert.throws(() => loadConfig(base, ['--settings']), /--settings needs a file path/);
@@ -78,7 +78,7 @@ describe('configuration, read as Meteor reads it', () => {
     assert.equal(loadConfig({ ...base, METEOR_SETTINGS: JSON.stringify({ presence: { mqtt: 'mqtt://x' } }) }, []).mqtt, undefined, 'not an object: ignored');
     assert.throws(
       () => loadConfig({ ...base, METEOR_SETTINGS: JSON.stringify({ presence: { mqtt: { url: 'mqtt://x', keepaliveSeconds: '30' } } }) }, []),
-      /keepaliveSeconds must be an integer/,
+      /settings\.presence\.mqtt\.keepaliveSeconds="30" is not allowed: an integer from 1 to 65535 \(s\)$/,
     );
   });
 });
