@@ -1,6 +1,7 @@
 import { renderAttackReport } from './attack-report';
 import { renderConvergenceReport } from './convergence-report';
 import { renderDashboardReport } from './dashboard-report';
+import { renderDrainReport } from './drain-report';
 import { renderFleetReport } from './fleet-report';
 import { renderMonitorsReport } from './monitors-report';
 import type { BenchResult, ServerResult } from './results-types';
@@ -52,6 +53,7 @@ export function renderReport(result: BenchResult): string {
   if (result.monitors) lines.push('', renderMonitorsReport(result.monitors));
   if (result.dashboard) lines.push('', renderDashboardReport(result.dashboard));
   if (result.fleet) lines.push('', renderFleetReport(result.fleet));
+  if (result.drain) lines.push('', renderDrainReport(result.drain));
   return lines.join('\n') + '\n';
 }
 

@@ -1,6 +1,7 @@
 import type { AttackScenarioResult } from './attack-results-types';
 import type { ConvergenceResult } from './convergence-results-types';
 import type { DashboardResult } from './dashboard-results-types';
+import type { DrainResult } from './drain-results-types';
 import type { FleetResult } from './fleet-results-types';
 import type { MonitorsResult } from './monitors-results-types';
 import type { ServerKind } from './processes';
@@ -68,5 +69,7 @@ export interface BenchResult {
   dashboard?: DashboardResult | null;
   /** Six instances and 100,000 connections, counts from summaries, records only where a monitor looks (bench/fleet-scenario.ts), when it ran. */
   fleet?: FleetResult | null;
+  /** (a)'s /metrics session count and its SIGTERM drain at 19,000 connections (bench/drain-scenario.ts), when it ran. */
+  drain?: DrainResult | null;
   durationSeconds: number;
 }

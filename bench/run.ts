@@ -7,14 +7,15 @@
  * a burst of disconnects and a broker restart (bench/convergence-scenario.ts),
  * (a) under attack (bench/attack-scenario.ts) and the cost of its monitors
  * (bench/monitors-scenario.ts), and headless Chromium on its dashboard at
- * scale (bench/dashboard-scenario.ts), and six instances holding 100,000
- * connections between them (bench/fleet-scenario.ts). Every server is its own
+ * scale (bench/dashboard-scenario.ts), six instances holding 100,000
+ * connections between them (bench/fleet-scenario.ts), and (a)'s /metrics and
+ * SIGTERM drain while holding 19,000 (bench/drain-scenario.ts). Every server is its own
  * process; load comes from separate worker processes on 127.0.0.x (127.0.1.x
- * for convergence, 127.0.3.x for monitors, 127.0.4.x for dashboard, 127.0.8.x for fleet).
+ * for convergence, 127.0.3.x for monitors, 127.0.4.x for dashboard, 127.0.5.x for drain, 127.0.8.x for fleet).
  * Writes bench/results/<timestamp>.json and .svg, prints a markdown table.
  *
- * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack|monitors|dashboard|fleet runs one
- * section (with --only attack, convergence, monitors, dashboard or fleet the run fails when a target
+ * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack|monitors|dashboard|fleet|drain runs one
+ * section (with --only attack, convergence, monitors, dashboard, fleet or drain the run fails when a target
  * is missed; ghosts or stale retained records after a convergence scenario, or records left
  * after the fleet section, fail any run); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
  * --no-soak, --no-scale-out, --no-convergence (for profiling).
@@ -29,6 +30,7 @@ import { startMosquitto, MOSQUITTO_PATH } from '../tests/helpers/brokers';
 import { ATTACK_PLANS, runAttackScenario } from './attack-scenario';
 import { CONVERGENCE_PLANS, runConvergenceScenario } from './convergence-scenario';
 import { DASHBOARD_PLANS, runDashboardScenario } from './dashboard-scenario';
+import { DRAIN_PLANS, runDrainScenario } from './drain-scenario';
 import { FLEET_PLANS, runFleetScenario } from './fleet-scenario';
 import { MONITORS_PLANS, runMonitorsScenario } from './monitors-scenario';
 import { attackNamed } from './attacks/registry';
@@ -38,7 +40,7 @@ import { renderReport } from './report';
 import type { BenchResult, LatencyPoint, ScaleOutResult, ServerResult, SoakResult } from './results-types';
 import { percentile, round } from './stats';
 
-const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack', 'monitors', 'dashboard', 'fleet'] as const;
+const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack', 'monitors', 'dashboard', 'fleet', 'drain'] as const;
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -268,6 +270,7 @@ async function main(): Promise<number> {
   const monitorsResult = runs('monitors') ? await runMonitorsScenario(MONITORS_PLANS[quick ? 'quick' : 'full'], log) : null;
   const dashboardResult = runs('dashboard') ? await runDashboardScenario(DASHBOARD_PLANS[quick ? 'quick' : 'full'], log) : null;
   const fleetResult = runs('fleet') ? await runFleetScenario(FLEET_PLANS[quick ? 'quick' : 'full'], log) : null;
+  const drainResult = runs('drain') ? await runDrainScenario(DRAIN_PLANS[quick ? 'quick' : 'full'], log) : null;
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -280,6 +283,7 @@ async function main(): Promise<number> {
     monitors: monitorsResult,
     dashboard: dashboardResult,
     fleet: fleetResult,
+    drain: drainResult,
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -323,6 +327,10 @@ async function main(): Promise<number> {
   if (args.only === 'dashboard' && dashboardResult && !dashboardResult.skipped && !dashboardResult.pass) {
     const missed = dashboardResult.error ? [dashboardResult.error] : dashboardResult.cases.flatMap((c) => c.failures.map((f) => `${c.name}: ${f}`));
     process.stderr.write(`dashboard missed its targets: ${missed.join('; ')}\n`);
+    return 1;
+  }
+  if (args.only === 'drain' && drainResult && !drainResult.pass) {
+    process.stderr.write(`drain missed its targets: ${drainResult.failures.join('; ')}\n`);
     return 1;
   }
   const leaky = servers.filter((s) => s.recordsLeft !== 0);

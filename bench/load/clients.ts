@@ -13,6 +13,8 @@ export interface HeldConnection {
   close(): Promise<void>;
   /** Drop the socket at once, no closing handshake (a burst of disconnects). */
   destroy(): void;
+  /** Settles when the connection has closed, whoever closed it (the drain section times the server's closes). */
+  closed: Promise<void>;
 }
 
 export interface MonitorEvents {
@@ -48,7 +50,7 @@ function openDdp(url: string, localAddress: string, monitor?: { token: string; e
         const frame = JSON.parse(text) as { msg: string; session?: string };
         if (frame.msg !== 'connected') return reject(new Error(`handshake: ${text.slice(0, 80)}`));
         session = frame.session!;
-        resolve({ id: session, close: () => (ws.close(), closed), destroy: () => ws.terminate() });
+        resolve({ id: session, close: () => (ws.close(), closed), destroy: () => ws.terminate(), closed });
         return;
       }
       if (text.startsWith('{"msg":"ping"')) return void ws.send(PONG);
@@ -78,7 +80,7 @@ function openSocketIo(url: string, localAddress: string, monitor?: { token: stri
         socket.on('leave', (id: string) => monitor.events.onRemoved(id));
         socket.emit('monitor');
       }
-      resolve({ id: socket.id!, close: () => (socket.disconnect(), closed), destroy: () => void socket.disconnect() });
+      resolve({ id: socket.id!, close: () => (socket.disconnect(), closed), destroy: () => void socket.disconnect(), closed });
     });
   });
 }

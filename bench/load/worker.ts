@@ -9,6 +9,8 @@
  *   probe    monitors + churn: close→removal latency as the monitors see it
  *   monitors open `count` monitors that subscribe at once; answer when all are ready (load/monitors.ts)
  *   closeMonitors close them
+ *   closeTimes wait (up to `timeoutMs`) until every held connection has closed, whoever closed it;
+ *            answer each one's close time in ms after `sinceEpochMs` (Date.now(); the drain section)
  */
 import { ViewDigest } from '../view-digest';
 import { openConnection, type HeldConnection, type Protocol } from './clients';
@@ -21,13 +23,22 @@ type Command =
   | { id: number; type: 'digest' }
   | { id: number; type: 'probe'; protocol: Protocol; url: string; monitors: number; token: string; ratePerSecond: number; seconds: number }
   | { id: number; type: 'monitors'; url: string; count: number; params: unknown[]; readyTimeoutMs: number }
-  | { id: number; type: 'closeMonitors' };
+  | { id: number; type: 'closeMonitors' }
+  | { id: number; type: 'closeTimes'; sinceEpochMs: number; timeoutMs: number };
+
+/** The `closeTimes` answer: close times in ms after `sinceEpochMs`, and the connections still open at the timeout. */
+export interface CloseTimesReport {
+  closedAfterMs: number[];
+  stillOpen: number;
+}
 
 // One address, or a comma-separated list used round-robin by `open` (probes use the first).
 const localAddresses = (process.env.BENCH_LOCAL_ADDRESS ?? '127.0.0.1').split(',');
 const localAddress = localAddresses[0]!;
 let nextAddress = 0;
 const held: HeldConnection[] = [];
+/** When each held connection closed (Date.now()), recorded from the moment it opened, so no close escapes a late `closeTimes`. */
+const closedAt = new WeakMap<HeldConnection, number>();
 let monitors: MonitorGroup | null = null;
 
 process.on('message', async (command: Command) => {
@@ -70,6 +81,8 @@ async function handle(command: Command): Promise<unknown> {
       monitors = null;
       return closing ? closing.close() : { closed: 0 };
     }
+    case 'closeTimes':
+      return closeTimes(command.sinceEpochMs, command.timeoutMs);
   }
 }
 
@@ -83,7 +96,9 @@ async function openMany(protocol: Protocol, url: string, count: number, concurre
     while (next < count && failed === 0) {
       next++;
       try {
-        held.push(await openConnection(protocol, url, localAddresses[nextAddress++ % localAddresses.length]!));
+        const connection = await openConnection(protocol, url, localAddresses[nextAddress++ % localAddresses.length]!);
+        void connection.closed.then(() => closedAt.set(connection, Date.now()));
+        held.push(connection);
         opened++;
       } catch (error) {
         failed++;
@@ -93,6 +108,24 @@ async function openMany(protocol: Protocol, url: string, count: number, concurre
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
   return { opened, failed, firstError, ms: performance.now() - started, held: held.length };
+}
+
+async function closeTimes(sinceEpochMs: number, timeoutMs: number): Promise<CloseTimesReport> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(held.map((c) => c.closed)),
+    new Promise((r) => (timer = setTimeout(r, timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  await new Promise((r) => setImmediate(r)); // the `closedAt` callbacks chained after each `closed`
+  const closedAfterMs: number[] = [];
+  let stillOpen = 0;
+  for (const c of held) {
+    const at = closedAt.get(c);
+    if (at === undefined) stillOpen++;
+    else closedAfterMs.push(at - sinceEpochMs);
+  }
+  return { closedAfterMs, stillOpen };
 }
 
 /**

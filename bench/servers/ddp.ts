@@ -7,9 +7,12 @@
  * view's session ids and adds it and the bridge's status to each sample;
  * BENCH_QUIET_SESSIONS=1 drops the per-connection info lines (as LOG_CONNECTIONS=false), so LOG_LEVEL=info
  * shows the bridge's (resyncs, reconnects) without one line per client.
+ * BENCH_GRACEFUL_SHUTDOWN=1 handles SIGTERM as `npm start` does (drain over
+ * DRAIN_MS, then exit 0; graceful-shutdown.ts), for the drain section.
  */
 import { loadConfig } from '../../imports/config/config';
 import { createLogger } from '../../imports/log/logger';
+import { handleShutdownSignals } from '../../imports/standalone/graceful-shutdown';
 import { startStandaloneApp } from '../../imports/standalone/standalone-app';
 import { ViewDigest } from '../view-digest';
 import { answerMeasurements } from './ipc';
@@ -51,4 +54,5 @@ answerMeasurements(app.port, () => {
     ...(status ? { bridge: { connected: status.connected, remoteRecords: status.remoteRecords, resyncs: status.resyncs, rejected: status.rejected as Record<string, number> } } : {}),
   };
 });
-process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+if (process.env.BENCH_GRACEFUL_SHUTDOWN === '1') handleShutdownSignals(app, { drainMs: config.drainMs, log: app.log });
+else process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
