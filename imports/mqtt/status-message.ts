@@ -28,22 +28,23 @@ const StatusSchema = new SimpleSchema({
 });
 
 export function parseStatus(payload: Buffer): InstanceStatus {
-  const value = JSON.parse(payload.toString('utf8')) as unknown;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('status must be a JSON object');
-  const known = knownKeysOnly(value as Record<string, unknown>, StatusSchema);
-  StatusSchema.validate(known);
-  return known as unknown as InstanceStatus;
+  return parseMessage(payload, StatusSchema, 'status') as unknown as InstanceStatus;
 }
 
 /**
- * Keys a newer instance may add are dropped, not refused: during a rolling
- * deploy an older instance must still read a newer one's status and summary
- * (issue 12 added `connects` and `disconnects` to the digest; a strict schema
- * made older readers reject every summary as "invalid digest").
+ * A JSON object checked against `schema`. Keys a newer instance may add are
+ * dropped, not refused: during a rolling deploy an older instance must still
+ * read a newer one's status and summary (issue 12 added `connects` and
+ * `disconnects` to the digest; a strict schema made older readers reject
+ * every summary as "invalid digest").
  */
-function knownKeysOnly(value: Record<string, unknown>, schema: SimpleSchema): Record<string, unknown> {
+function parseMessage(payload: Buffer, schema: SimpleSchema, kind: string): Record<string, unknown> {
+  const value = JSON.parse(payload.toString('utf8')) as unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${kind} must be a JSON object`);
   const keys = new Set(schema.objectKeys());
-  return Object.fromEntries(Object.entries(value).filter(([key]) => keys.has(key)));
+  const known = Object.fromEntries(Object.entries(value).filter(([key]) => keys.has(key)));
+  schema.validate(known);
+  return known;
 }
 
 /** An instance's digest of its own records (session-digest.ts), with its run's epoch and a sequence number. */
@@ -67,9 +68,5 @@ const DigestSchema = new SimpleSchema({
 });
 
 export function parseDigest(payload: Buffer): DigestMessage {
-  const value = JSON.parse(payload.toString('utf8')) as unknown;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('digest must be a JSON object');
-  const known = knownKeysOnly(value as Record<string, unknown>, DigestSchema);
-  DigestSchema.validate(known);
-  return known as unknown as DigestMessage;
+  return parseMessage(payload, DigestSchema, 'digest') as unknown as DigestMessage;
 }
