@@ -107,18 +107,19 @@ function followWindow(view: PresenceView, options: ListOptions, limit: number, o
       else out.removed(op.id);
     }
   };
-  // observe() replays every record before returning; the window is filled from
-  // one bounded scan afterwards instead, so the replay is skipped.
-  let replaying = true;
-  const handle = view.observe({
-    added: (id, fields) => void (replaying ? undefined : apply(window.added(id, fields))),
-    changed: (id, changes) => {
-      const fields = currentFields(view, id);
-      if (fields) apply(window.changed(id, fields, changes, scan));
+  // The window is filled from one bounded scan below, so the view's replay of
+  // every record is skipped (it would build a document per remote record).
+  const handle = view.observe(
+    {
+      added: (id, fields) => apply(window.added(id, fields)),
+      changed: (id, changes) => {
+        const fields = currentFields(view, id);
+        if (fields) apply(window.changed(id, fields, changes, scan));
+      },
+      removed: (id) => apply(window.removed(id, scan)),
     },
-    removed: (id) => apply(window.removed(id, scan)),
-  });
-  replaying = false;
+    { replay: false },
+  );
   window.fill(scan);
   for (const [id, fields] of window.entries()) out.queue(id, fields);
   return () => handle.stop();
