@@ -18,7 +18,7 @@ import { createLogger } from '../imports/log/logger';
 export const ConnectedUsers = new Mongo.Collection<ConnectedUser>(PRESENCE_NAMES.collection);
 
 // No command line: Meteor's own (e.g. `boot.js program.json`) is not ours; its settings arrive as METEOR_SETTINGS.
-const config = loadConfig(undefined, []); // the environment as config.ts reads it (the one place process.env is read)
+const config = loadConfig(undefined, []); // the environment as config.ts reads it: the one module that reads it
 const log = createLogger(config.logLevel, undefined, { format: config.logFormat });
 
 Meteor.startup(async () => {
