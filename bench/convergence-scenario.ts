@@ -113,6 +113,9 @@ export async function runConvergenceScenario(plan: ConvergencePlan, log: Log): P
         const server = await startServer('app', {
           PRESENCE_MONITOR_TOKEN: TOKEN, MQTT_URL: broker.url, MQTT_KEEPALIVE: '10', PRESENCE_INSTANCE_ID: instanceId(i),
           LOG_LEVEL: 'info', BENCH_QUIET_SESSIONS: '1', BENCH_VIEW_DIGEST: '1',
+          // These scenarios measure how every instance's held records converge; since issue 12 an
+          // instance holds others' records only while a monitor looks, unless told to always hold them.
+          MQTT_REMOTE_RECORDS: 'always',
         });
         servers[i] = server;
       }),
