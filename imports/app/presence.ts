@@ -4,7 +4,8 @@ import type { ConnectedUser, HostConnection, PresenceCollection, PresenceHost } 
 import { parseListOptions } from './list-options';
 import type { FleetSummaries } from './fleet-summaries';
 import { LiveCount } from './live-count';
-import { LiveStats, STATS_NAMES } from './live-stats';
+import { LiveStats } from './live-stats';
+import { PRESENCE_NAMES } from './wire-contract';
 import { publishMonitorList } from './monitor-list-publication';
 import type { PresencePolicy, ViewerRole } from './permission-policy';
 import { PresenceView } from './presence-view';
@@ -36,22 +37,7 @@ import type { RemoteRecords } from './remote-records';
  * Caveat: the collection must be named `PRESENCE_NAMES.collection`, since
  * monitors get the view published under that name.
  */
-export const PRESENCE_NAMES = {
-  /** The collection the records live in, on the server and in every client. */
-  collection: 'connectedUsers',
-  listPublication: 'list.connectedUsers',
-  countPublication: 'list.connectedUsers.count',
-  /** Monitors only; documents in collection `presence.stats` (live-stats.ts). */
-  statsPublication: STATS_NAMES.publication,
-  /**
-   * Monitors only; registered by the composition, not here (it reads the MQTT
-   * bridge: imports/composition/bridge-status-publication.ts). Named here so
-   * the app's rate limits can cover it without app/ importing composition/.
-   */
-  bridgeStatusPublication: 'presence.bridgeStatus',
-  getSessionIdMethod: 'getSessionId',
-  roleMethod: 'presence.role',
-} as const;
+export { PRESENCE_NAMES } from './wire-contract';
 
 export interface PresenceOptions {
   instanceId: string;
