@@ -28,9 +28,10 @@ import type { PresenceFields } from './presence-view';
  * use `added`. It holds a reference to each queued fields object until sent
  * (never mutating it), so it costs O(initial set) until the set is out.
  */
-export class BatchedPublisher implements PacedWork {
+/** `Fields`: the documents' fields without `_id` (presence records by default; people documents too). */
+export class BatchedPublisher<Fields extends object = PresenceFields> implements PacedWork {
   /** Initial documents not sent yet, in order. */
-  private readonly pending = new Map<string, PresenceFields>();
+  private readonly pending = new Map<string, Fields>();
   private live = false;
   private stopped = false;
   private readySent = false;
@@ -51,7 +52,7 @@ export class BatchedPublisher implements PacedWork {
   }
 
   /** Add a document to the initial set (before `goLive`). */
-  queue(id: string, fields: PresenceFields): void {
+  queue(id: string, fields: Fields): void {
     if (this.live) return this.added(id, fields);
     this.pending.set(id, fields);
   }
@@ -64,12 +65,12 @@ export class BatchedPublisher implements PacedWork {
     else this.scheduler.add(this);
   }
 
-  added(id: string, fields: PresenceFields): void {
+  added(id: string, fields: Fields): void {
     if (this.stopped) return;
-    this.sub.added(this.collection, id, fields);
+    this.sub.added(this.collection, id, fields as Record<string, unknown>);
   }
 
-  changed(id: string, changes: PresenceFields): void {
+  changed(id: string, changes: Partial<Fields>): void {
     if (this.stopped) return;
     const queued = this.pending.get(id);
     if (queued) return void this.pending.set(id, applyChanges(queued, changes));
@@ -101,7 +102,7 @@ export class BatchedPublisher implements PacedWork {
       if (sent === max || (sent > 0 && timeUp())) break;
       this.pending.delete(id);
       sent++;
-      this.sub.added(this.collection, id, fields);
+      this.sub.added(this.collection, id, fields as Record<string, unknown>);
       if (this.stopped) return sent; // stopped by what that frame caused (the session closed)
     }
     if (this.pending.size === 0) this.finish();
@@ -304,8 +305,8 @@ export function processPublishScheduler(documentsPerTurn = DEFAULT_PUBLISH_DOCUM
 }
 
 /** A new fields object: `changes` over `fields`, where an undefined value removes the field. */
-function applyChanges(fields: PresenceFields, changes: PresenceFields): PresenceFields {
+function applyChanges<Fields extends object>(fields: Fields, changes: Partial<Fields>): Fields {
   const merged: Record<string, unknown> = { ...fields, ...changes };
   for (const [key, value] of Object.entries(changes)) if (value === undefined) delete merged[key];
-  return merged as PresenceFields;
+  return merged as Fields;
 }

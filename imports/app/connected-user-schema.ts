@@ -21,6 +21,11 @@ export const ConnectedUserSchema = new SimpleSchema({
   clientAddress: { type: String, optional: true, max: RECORD_LIMITS.maxClientAddressLength },
   userAgent: { type: String, optional: true, max: RECORD_LIMITS.maxUserAgentLength },
   instanceId: { type: String, max: RECORD_LIMITS.maxIdLength },
+  // Issue 14: the person behind the connection, once logged in, and whether they are idle.
+  accountId: { type: String, optional: true, max: RECORD_LIMITS.maxIdLength },
+  loggedInAt: { type: Date, optional: true },
+  idle: { type: Boolean, optional: true },
+  lastActivity: { type: Date, optional: true },
 });
 
 const quickCheck = compileFlatSchemaCheck(ConnectedUserSchema);

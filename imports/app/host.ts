@@ -13,6 +13,7 @@ export interface HostConnection {
 
 export interface HostMethodThis {
   connection: HostConnection | null;
+  userId: string | null;
 }
 
 export interface HostPublishThis {
@@ -36,7 +37,10 @@ export interface PresenceHost {
   Error: new (error: string | number, reason?: string, details?: string) => Error;
 }
 
-/** A type alias (not an interface) so it fits stores typed over Record<string, unknown>. */
+/**
+ * A type alias (not an interface) so it fits stores typed over Record<string, unknown>.
+ * The same shape as the wire contract's ConnectionDocument (wire-contract.ts).
+ */
 export type ConnectedUser = {
   /** The DDP session id. */
   _id: string;
@@ -46,7 +50,28 @@ export type ConnectedUser = {
   clientAddress?: string;
   userAgent?: string;
   instanceId: string;
+  /** The logged-in account (Meteor's user id); absent while anonymous. */
+  accountId?: string;
+  /** When this connection logged in as `accountId`. */
+  loggedInAt?: Date;
+  /** Present (true) while the client reports itself idle (`presence.setIdle`). */
+  idle?: boolean;
+  /** The last activity report: the login or the last idle/active change. */
+  lastActivity?: Date;
 };
+
+/**
+ * Who is logged in on which connection, from the host's accounts system:
+ * Meteor's `Accounts.onLogin` / `onLogout` in Meteor mode, the standalone
+ * server's userId changes (login, logout, token expiry) otherwise.
+ * The app only reads these; it never writes to a users collection.
+ */
+export interface AccountEvents {
+  /** `connectionId` is now logged in as `accountId` (a login, or a switch to another account). */
+  onLogin(callback: (connectionId: string, accountId: string) => void): unknown;
+  /** `connectionId` is logged out. */
+  onLogout(callback: (connectionId: string) => void): unknown;
+}
 
 type Fields = Record<string, 0 | 1>;
 
@@ -66,6 +91,8 @@ export interface PresenceCursor {
 
 export interface PresenceCollection {
   insertAsync(doc: ConnectedUser): Promise<unknown>;
+  /** Only `$set` and `$unset` of the record's own fields, by `_id`; resolves the number of records updated. */
+  updateAsync(selector: { _id: string }, modifier: { $set?: Partial<ConnectedUser>; $unset?: Partial<Record<keyof ConnectedUser, ''>> }): Promise<number>;
   removeAsync(selector: { _id: string } | { instanceId: string }): Promise<unknown>;
   find(selector?: { _id: string } | Record<string, never>, options?: { fields?: Fields }): PresenceCursor;
 }

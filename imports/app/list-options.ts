@@ -2,12 +2,13 @@ import type { PresenceFields } from './presence-view';
 
 /**
  * The options a monitor may pass to `list.connectedUsers`, next to its token,
- * in the first parameter: `{ token?, search?, instanceId?, sort?, limit? }`.
+ * in the first parameter: `{ token?, search?, instanceId?, accountId?, sort?, limit? }`.
  *
  * - `search`: case-insensitive substring of the session id, client address,
- *   user agent or instance id (at most `LIST_OPTION_LIMITS.maxSearchLength`;
- *   an empty string filters nothing);
+ *   user agent, instance id or account id (at most
+ *   `LIST_OPTION_LIMITS.maxSearchLength`; an empty string filters nothing);
  * - `instanceId`: only that instance's records (exact match);
+ * - `accountId`: only that person's connections (exact match; issue 14);
  * - `sort`: `'newest'` (default) or `'oldest'`, by `connectedAt`, ties by `_id`;
  *   `'newest'` is exactly the reverse of `'oldest'`;
  * - `limit`: an integer 1..`maxLimit`: publish only the first `limit` matches
@@ -28,6 +29,7 @@ export const LIST_OPTION_LIMITS = {
   maxLimit: 1000,
   maxSearchLength: 200,
   maxInstanceIdLength: 200,
+  maxAccountIdLength: 64,
 } as const;
 
 export type ListSort = 'newest' | 'oldest';
@@ -36,6 +38,7 @@ export interface ListOptions {
   /** Lower-cased; absent when no search was asked for (or it was empty). */
   search?: string;
   instanceId?: string;
+  accountId?: string;
   sort: ListSort;
   /** Absent: every match, no window. */
   limit?: number;
@@ -46,7 +49,7 @@ export type ParsedListOptions = { ok: true; options: ListOptions } | { ok: false
 export function parseListOptions(param: unknown, limits: typeof LIST_OPTION_LIMITS = LIST_OPTION_LIMITS): ParsedListOptions {
   if (param === undefined || param === null) return { ok: true, options: { sort: 'newest' } };
   if (typeof param !== 'object' || Array.isArray(param)) return { ok: false, reason: 'Options must be an object' };
-  const { search, instanceId, sort, limit } = param as Record<string, unknown>;
+  const { search, instanceId, accountId, sort, limit } = param as Record<string, unknown>;
   const options: ListOptions = { sort: 'newest' };
   if (search !== undefined) {
     if (typeof search !== 'string' || search.length > limits.maxSearchLength) {
@@ -59,6 +62,12 @@ export function parseListOptions(param: unknown, limits: typeof LIST_OPTION_LIMI
       return { ok: false, reason: `instanceId must be a string of 1 to ${limits.maxInstanceIdLength} characters` };
     }
     options.instanceId = instanceId;
+  }
+  if (accountId !== undefined) {
+    if (typeof accountId !== 'string' || accountId.length === 0 || accountId.length > limits.maxAccountIdLength) {
+      return { ok: false, reason: `accountId must be a string of 1 to ${limits.maxAccountIdLength} characters` };
+    }
+    options.accountId = accountId;
   }
   if (sort !== undefined) {
     if (sort !== 'newest' && sort !== 'oldest') return { ok: false, reason: "sort must be 'newest' or 'oldest'" };
@@ -73,22 +82,24 @@ export function parseListOptions(param: unknown, limits: typeof LIST_OPTION_LIMI
   return { ok: true, options };
 }
 
-/** True when the options select every record (no search, no instance filter). */
+/** True when the options select every record (no search, no instance or account filter). */
 export function selectsEverything(options: ListOptions): boolean {
-  return options.search === undefined && options.instanceId === undefined;
+  return options.search === undefined && options.instanceId === undefined && options.accountId === undefined;
 }
 
 /** The record filter the options describe; `fields` are a view record's fields (without `_id`). */
 export function recordMatcher(options: ListOptions): (id: string, fields: PresenceFields) => boolean {
-  const { search, instanceId } = options;
+  const { search, instanceId, accountId } = options;
   return (id, fields) => {
     if (instanceId !== undefined && fields.instanceId !== instanceId) return false;
+    if (accountId !== undefined && fields.accountId !== accountId) return false;
     if (search === undefined) return true;
     return (
       id.toLowerCase().includes(search) ||
       includesFolded(fields.clientAddress, search) ||
       includesFolded(fields.userAgent, search) ||
-      includesFolded(fields.instanceId, search)
+      includesFolded(fields.instanceId, search) ||
+      includesFolded(fields.accountId, search)
     );
   };
 }

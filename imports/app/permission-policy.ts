@@ -17,6 +17,12 @@ export interface PolicyContext {
 
 export type PresencePolicy = (context: PolicyContext) => ViewerRole | Promise<ViewerRole>;
 
+/** Who may see `list.onlineUsers` (issue 14): decided from the same context plus the policy's role. */
+export type PeoplePolicy = (context: PolicyContext & { role: ViewerRole }) => boolean | Promise<boolean>;
+
+/** Default: monitors and logged-in connections see who is online; anonymous clients do not. */
+export const defaultPeoplePolicy: PeoplePolicy = ({ role, userId }) => role === 'monitor' || userId !== null;
+
 /**
  * Default policy: monitor when the first parameter is `{ token }` and the
  * token equals the configured one. Both sides are hashed first so the

@@ -1,13 +1,17 @@
 import type { Logger } from '../log/logger';
 import { RECORD_LIMITS, validateConnectedUser } from './connected-user-schema';
-import type { ConnectedUser, HostConnection, PresenceCollection, PresenceHost } from './host';
+import { AccountRecords } from './account-records';
+import type { AccountEvents, ConnectedUser, HostConnection, PresenceCollection, PresenceHost } from './host';
+import { OnlinePeople } from './online-people';
+import { parsePeopleOptions, publishPeople } from './people-publication';
+import { PersonHooks, type AccountHooks } from './person-hooks';
 import { parseListOptions } from './list-options';
 import type { FleetSummaries } from './fleet-summaries';
 import { LiveCount } from './live-count';
 import { LiveStats } from './live-stats';
 import { PRESENCE_NAMES } from './wire-contract';
 import { publishMonitorList } from './monitor-list-publication';
-import type { PresencePolicy, ViewerRole } from './permission-policy';
+import { defaultPeoplePolicy, type PeoplePolicy, type PresencePolicy, type ViewerRole } from './permission-policy';
 import { PresenceView } from './presence-view';
 import type { RemoteRecords } from './remote-records';
 
@@ -28,7 +32,13 @@ import type { RemoteRecords } from './remote-records';
  * - publication `list.connectedUsers.count`: `{_id: "total", count}` in the
  *   client collection `connectedUsers.count`, for everyone, counting the view;
  * - publication `presence.stats`: per-instance and total connections, rates
- *   and 15 minutes of history, monitors only (live-stats.ts).
+ *   and 15 minutes of history, monitors only (live-stats.ts);
+ * - people (issue 14): with `accounts`, a record carries the connection's
+ *   `accountId` while it is logged in (account-records.ts); method
+ *   `presence.setIdle(boolean)`; publication `list.onlineUsers`, one document
+ *   per online person over every instance (online-people.ts,
+ *   people-publication.ts), for whom `peoplePolicy` allows; and the hooks
+ *   `onAccountOnline/Offline/Idle/Active` (person-hooks.ts).
  *
  * Example: `registerPresence(Meteor, ConnectedUsers, { instanceId, policy, log })`.
  * It writes nothing to the users collection and holds no per-connection
@@ -67,15 +77,27 @@ export interface PresenceOptions {
    */
   summaries?: FleetSummaries;
   /**
-   * Told how many monitors watch `list.connectedUsers` on this instance,
-   * whenever that changes: the bridge holds other instances' records only
-   * while this is above 0.
+   * Told how many readers need every instance's records here, whenever that
+   * changes: monitors of `list.connectedUsers`, subscribers of
+   * `list.onlineUsers`, and 1 once an account hook is registered. The bridge
+   * holds other instances' records only while this is above 0.
    */
-  onMonitorsChanged?: (monitors: number) => void | Promise<void>;
+  onRecordReadersChanged?: (readers: number) => void | Promise<void>;
+  /**
+   * Logins and logouts of connections (Meteor's Accounts, or the standalone
+   * server's userId changes). Absent: records never carry an account.
+   */
+  accounts?: AccountEvents;
+  /** Who may see `list.onlineUsers` (default: monitors and logged-in connections). */
+  peoplePolicy?: PeoplePolicy;
+  /** The other online instances' ids, for the hooks' choice of who speaks for a gone instance (person-hooks.ts). */
+  onlineInstanceIds?: () => Iterable<string>;
 }
 
-export interface PresenceApp {
+export interface PresenceApp extends AccountHooks {
   readonly liveCount: LiveCount;
+  /** One document per online person, over every instance; live once `started` resolves. */
+  readonly people: OnlinePeople;
   /** Per-instance and total connections and rates with history; sampling once `started` resolves. */
   readonly liveStats: LiveStats;
   /** What monitors see and the count counts; live once `started` resolves. */
@@ -103,11 +125,28 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   const view = new PresenceView({ instanceId, log, remote: options.remoteRecords });
   const liveStats = new LiveStats({ ownInstanceId: instanceId, log, isOnline: options.isRemoteOnline, summaries: options.summaries });
   let monitors = 0;
-  /** Resolves when whatever the new monitor count needs is in place (others' records, for a first monitor). */
+  /** Readers that need every instance's records: monitors, people subscribers, and the hooks (as one). */
+  let recordReaders = 0;
+  /** Resolves when whatever the new reader count needs is in place (others' records, for a first reader). */
+  const recordReadersChanged = async (delta: 1 | -1) => {
+    recordReaders += delta;
+    await options.onRecordReadersChanged?.(recordReaders);
+  };
   const monitorsChanged = async (delta: 1 | -1) => {
     monitors += delta;
-    await options.onMonitorsChanged?.(monitors);
+    await recordReadersChanged(delta);
   };
+  const people = new OnlinePeople(log);
+  const hooks = new PersonHooks({
+    ownInstanceId: instanceId,
+    log,
+    isRemoteOnline: options.isRemoteOnline,
+    onlineInstanceIds: options.onlineInstanceIds,
+    // Hooks see transitions of every instance's people, so they need every record from now on.
+    onFirstHook: () => void recordReadersChanged(1),
+  });
+  people.observe(hooks.callbacks);
+  const peoplePolicy = options.peoplePolicy ?? defaultPeoplePolicy;
   let markStarted!: { resolve(): void; reject(error: unknown): void };
   const started = new Promise<void>((resolve, reject) => (markStarted = { resolve, reject }));
   started.catch(() => {}); // the startup callback's own failure is reported by the host; this only informs waiters
@@ -139,6 +178,7 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
       await view.start(collection.find({}));
       liveCount.start(view, options.summaries ? { ownInstanceId: instanceId, summaries: options.summaries } : undefined);
       liveStats.start(view);
+      view.observe(people.viewCallbacks((id) => view.get(id)));
       markStarted.resolve();
     } catch (error) {
       markStarted.reject(error);
@@ -156,6 +196,10 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
     connection.onClose(removeOnClose.bind(null, sessionId));
   });
 
+  const accountRecords = new AccountRecords(collection, (sessionId) => pendingInserts.get(sessionId) ?? Promise.resolve(), recordLog);
+  options.accounts?.onLogin((sessionId, accountId) => void accountRecords.login(sessionId, accountId));
+  options.accounts?.onLogout((sessionId) => void accountRecords.logout(sessionId));
+
   const roleOf = async (connection: HostConnection, userId: string | null, params: unknown[]): Promise<ViewerRole> =>
     (await policy({ connection, userId, params })) === 'monitor' ? 'monitor' : 'self';
 
@@ -164,8 +208,27 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
       return this.connection?.id ?? null;
     },
     async [PRESENCE_NAMES.roleMethod](...params: unknown[]) {
-      return this.connection ? roleOf(this.connection, null, params) : 'self';
+      return this.connection ? roleOf(this.connection, this.userId, params) : 'self';
     },
+    async [PRESENCE_NAMES.setIdleMethod](idle: unknown) {
+      if (typeof idle !== 'boolean') throw new host.Error(400, 'idle must be a boolean');
+      if (!this.connection) return;
+      const record = view.get(this.connection.id);
+      if (record) await accountRecords.setIdle(this.connection.id, idle, record.idle === true);
+    },
+  });
+
+  host.publish(PRESENCE_NAMES.peoplePublication, async function (...params: unknown[]) {
+    const role = await roleOf(this.connection, this.userId, params);
+    // Others get an empty, ready subscription (as presence.stats does).
+    if (!(await peoplePolicy({ connection: this.connection, userId: this.userId, params, role }))) return void this.ready();
+    const parsed = parsePeopleOptions(params[0]);
+    if (!parsed.ok) return void this.error(new host.Error(400, parsed.reason));
+    // Every instance's people come from every instance's records: wait for them, so `ready` means everyone.
+    const recordsHere = recordReadersChanged(1);
+    this.onStop(() => void recordReadersChanged(-1));
+    await recordsHere;
+    publishPeople(this, people, parsed.options, PRESENCE_NAMES.peopleCollection, options.publishBatchSize);
   });
 
   host.publish(PRESENCE_NAMES.listPublication, async function (...params: unknown[]) {
@@ -199,7 +262,12 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
     liveCount,
     liveStats,
     view,
+    people,
     started,
+    onAccountOnline: (hook) => hooks.onAccountOnline(hook),
+    onAccountOffline: (hook) => hooks.onAccountOffline(hook),
+    onAccountIdle: (hook) => hooks.onAccountIdle(hook),
+    onAccountActive: (hook) => hooks.onAccountActive(hook),
     async settled() {
       await Promise.all([...pendingInserts.values()]);
     },

@@ -43,7 +43,9 @@ export type PresenceRateLimitName =
   | typeof PRESENCE_NAMES.listPublication
   | typeof PRESENCE_NAMES.countPublication
   | typeof PRESENCE_NAMES.statsPublication
-  | typeof PRESENCE_NAMES.bridgeStatusPublication;
+  | typeof PRESENCE_NAMES.bridgeStatusPublication
+  | typeof PRESENCE_NAMES.peoplePublication
+  | typeof PRESENCE_NAMES.setIdleMethod;
 
 /** One limit per name; `null` registers no rule for that name. */
 export type PresenceRateLimits = Record<PresenceRateLimitName, RateLimit | null>;
@@ -55,6 +57,8 @@ const TYPE_OF: Readonly<Record<PresenceRateLimitName, PresenceRateLimitMatcher['
   [PRESENCE_NAMES.countPublication]: 'subscription',
   [PRESENCE_NAMES.statsPublication]: 'subscription',
   [PRESENCE_NAMES.bridgeStatusPublication]: 'subscription',
+  [PRESENCE_NAMES.peoplePublication]: 'subscription',
+  [PRESENCE_NAMES.setIdleMethod]: 'method',
 };
 
 /**
@@ -70,6 +74,11 @@ const TYPE_OF: Readonly<Record<PresenceRateLimitName, PresenceRateLimitMatcher['
  * magnitude of headroom for retries and scripted checks while capping a
  * looping client at 20 answers a second per name. Meteor's own default
  * (accounts-base, login and friends) is stricter: 5 per 10 s per connection.
+ *
+ * `presence.setIdle` is 20 per 10 s: each call that changes something is a
+ * record write and an MQTT publish, and the client helper reports only
+ * changes (idle after a minute, active on input, hidden/visible), so a
+ * person flicking between tabs stays under it while a loop is capped.
  */
 export const defaultPresenceRateLimits: Readonly<PresenceRateLimits> = Object.freeze({
   [PRESENCE_NAMES.getSessionIdMethod]: { numRequests: 20, timeIntervalMs: 1000 },
@@ -78,6 +87,8 @@ export const defaultPresenceRateLimits: Readonly<PresenceRateLimits> = Object.fr
   [PRESENCE_NAMES.countPublication]: { numRequests: 20, timeIntervalMs: 1000 },
   [PRESENCE_NAMES.statsPublication]: { numRequests: 20, timeIntervalMs: 1000 },
   [PRESENCE_NAMES.bridgeStatusPublication]: { numRequests: 20, timeIntervalMs: 1000 },
+  [PRESENCE_NAMES.peoplePublication]: { numRequests: 20, timeIntervalMs: 1000 },
+  [PRESENCE_NAMES.setIdleMethod]: { numRequests: 20, timeIntervalMs: 10_000 },
 });
 
 /** Each connection its own counter (accounts-base writes `connectionId: (connectionId) => true` too). */

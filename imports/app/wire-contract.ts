@@ -46,8 +46,8 @@ export interface ConnectionDocument {
   accountId?: string;
   /** When this connection logged in as `accountId`. */
   loggedInAt?: Date;
-  /** Present (true) while the client reports itself idle (`presence.setIdle`). */
-  idle?: true;
+  /** True while the client reports itself idle (`presence.setIdle`); absent while active. */
+  idle?: boolean;
   /** The last activity report: the login or the last idle/active change. */
   lastActivity?: Date;
 }

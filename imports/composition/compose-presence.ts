@@ -1,6 +1,6 @@
 import { validateConnectedUser } from '../app/connected-user-schema';
-import type { PresenceCollection, PresenceHost } from '../app/host';
-import { tokenPolicy, type PresencePolicy } from '../app/permission-policy';
+import type { AccountEvents, PresenceCollection, PresenceHost } from '../app/host';
+import { tokenPolicy, type PeoplePolicy, type PresencePolicy } from '../app/permission-policy';
 import { registerPresence, type PresenceApp } from '../app/presence';
 import { registerPresenceRateLimits, type PresenceRateLimits, type RateLimitRegistry } from '../app/rate-limits';
 import type { RemoteRecords } from '../app/remote-records';
@@ -38,6 +38,10 @@ export interface ComposePresenceOptions {
   policy?: PresencePolicy;
   /** Over the app's default limits, by name (null: no rule for that name); false registers none. */
   rateLimits?: Partial<PresenceRateLimits> | false;
+  /** Logins and logouts (Meteor's Accounts, or the standalone server's userId changes); absent: no people. */
+  accounts?: AccountEvents;
+  /** Who may see `list.onlineUsers` (default: monitors and logged-in connections). */
+  peoplePolicy?: PeoplePolicy;
 }
 
 export interface ComposedPresence {
@@ -82,7 +86,10 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
     isRemoteOnline,
     // Counts and stats of other instances come from their summaries; their records only while a monitor looks here.
     summaries: bridge?.summaries,
-    onMonitorsChanged: bridge ? (monitors) => bridge.setRecordsWanted(monitors > 0) : undefined,
+    onRecordReadersChanged: bridge ? (readers) => bridge.setRecordsWanted(readers > 0) : undefined,
+    onlineInstanceIds: bridge ? () => onlineIds(bridge) : undefined,
+    accounts: options.accounts,
+    peoplePolicy: options.peoplePolicy,
   });
   if (options.rateLimits !== false) registerPresenceRateLimits(options.rateLimiter, options.rateLimits);
   publishBridgeStatus(host, policy, bridge);
@@ -103,6 +110,10 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
       await bridge?.stop();
     },
   };
+}
+
+function* onlineIds(bridge: MqttBridge): Iterable<string> {
+  for (const summary of bridge.summaries.current()) yield summary.instanceId;
 }
 
 /** The bridge's options: its default limits, overridden by the caps the configuration names. */

@@ -36,6 +36,23 @@ export interface MqttConfig {
   remoteRecordsGraceMs?: number;
 }
 
+/**
+ * The built-in JWT login (issue 14; imports/accounts/jwt-login.ts): exactly
+ * one key, an HS256 secret or an RS256/ES256 public key (PEM, read from
+ * PRESENCE_JWT_PUBLIC_KEY_FILE here, so a bad path fails at start).
+ */
+export interface JwtConfig {
+  /** PRESENCE_JWT_SECRET: the HS256 shared secret. */
+  secret?: string;
+  /** PRESENCE_JWT_PUBLIC_KEY_FILE's contents. */
+  publicKeyPem?: string;
+  publicKeyFile?: string;
+  /** PRESENCE_JWT_ISSUER: the `iss` a token must carry. */
+  issuer?: string;
+  /** PRESENCE_JWT_AUDIENCE: the `aud` a token must carry. */
+  audience?: string;
+}
+
 export interface Config {
   port: number;
   bindIp: string;
@@ -57,6 +74,8 @@ export interface Config {
     instanceId: string;
     monitorToken?: string;
   };
+  /** Absent: no JWT login (the `login` method answers "Unrecognized options for login request"). */
+  jwt?: JwtConfig;
 }
 
 type Env = Record<string, string | undefined>;
@@ -99,6 +118,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     },
     mongoUrl: env.MONGO_URL || undefined,
     mqtt: mqttConfig(env, settingsObject(presenceSettings, 'mqtt')),
+    jwt: jwtConfig(env, settingsObject(presenceSettings, 'jwt')),
     metricsToken: env.METRICS_TOKEN || undefined,
     presence: {
       instanceId: instanceId(env, presenceSettings, port),
@@ -142,6 +162,29 @@ function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | u
   }
   const graceMs = optionalInteger(env, 'MQTT_REMOTE_RECORDS_GRACE_MS');
   if (graceMs !== undefined) config.remoteRecordsGraceMs = graceMs;
+  return config;
+}
+
+/** JWT login is on when a secret or a public key file is given (environment first, then settings.presence.jwt). */
+function jwtConfig(env: Env, settings: Record<string, unknown>): JwtConfig | undefined {
+  const text = (name: string, key: string) => env[name] || (typeof settings[key] === 'string' && settings[key]) || undefined;
+  const secret = text('PRESENCE_JWT_SECRET', 'secret');
+  const publicKeyFile = text('PRESENCE_JWT_PUBLIC_KEY_FILE', 'publicKeyFile');
+  if (!secret && !publicKeyFile) return undefined;
+  if (secret && publicKeyFile) throw new ConfigError('PRESENCE_JWT_SECRET and PRESENCE_JWT_PUBLIC_KEY_FILE are both set: give one key');
+  const config: JwtConfig = { issuer: text('PRESENCE_JWT_ISSUER', 'issuer'), audience: text('PRESENCE_JWT_AUDIENCE', 'audience') };
+  if (secret) {
+    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash (32 bytes).
+    if (Buffer.byteLength(secret) < 32) throw new ConfigError('PRESENCE_JWT_SECRET must be at least 32 bytes (RFC 7518 §3.2)');
+    config.secret = secret;
+  } else {
+    try {
+      config.publicKeyPem = readFileSync(publicKeyFile!, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`PRESENCE_JWT_PUBLIC_KEY_FILE ${publicKeyFile}: ${(error as Error).message}`);
+    }
+    config.publicKeyFile = publicKeyFile;
+  }
   return config;
 }
 

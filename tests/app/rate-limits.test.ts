@@ -19,6 +19,8 @@ describe('presence rate limits (imports/app/rate-limits.ts)', () => {
         ['subscription', PRESENCE_NAMES.countPublication, 'function', 20, 1000],
         ['subscription', PRESENCE_NAMES.statsPublication, 'function', 20, 1000],
         ['subscription', PRESENCE_NAMES.bridgeStatusPublication, 'function', 20, 1000],
+        ['subscription', PRESENCE_NAMES.peoplePublication, 'function', 20, 1000],
+        ['method', PRESENCE_NAMES.setIdleMethod, 'function', 20, 10_000],
       ],
     );
     assert.equal(added[0]![0].connectionId('any'), true);
@@ -35,6 +37,8 @@ describe('presence rate limits (imports/app/rate-limits.ts)', () => {
       PRESENCE_NAMES.countPublication,
       PRESENCE_NAMES.statsPublication,
       PRESENCE_NAMES.bridgeStatusPublication,
+      PRESENCE_NAMES.peoplePublication,
+      PRESENCE_NAMES.setIdleMethod,
     ]);
     added.length = 0;
     assert.throws(() => registerPresenceRateLimits(registry, { nope: null } as never), /No presence rate limit named 'nope'/);

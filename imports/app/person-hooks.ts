@@ -1,0 +1,112 @@
+import type { Logger } from '../log/logger';
+import type { PeopleCallbacks, PersonCause, PersonTransition } from './online-people';
+import type { PersonDocument } from './wire-contract';
+
+/**
+ * The app's server hooks on people: `onAccountOnline`, `onAccountOffline`,
+ * `onAccountIdle`, `onAccountActive`, each called with `(accountId, info)`
+ * once per transition of the person, not per socket (issue 14).
+ *
+ * Once per fleet, not once per instance: every instance sees every person's
+ * transitions (the view merges all instances), so each fires only those it
+ * is responsible for:
+ * - a transition caused by one of its own connections (a login, a close, a
+ *   `presence.setIdle` here);
+ * - a transition caused by an instance that is gone (its Will, or it went
+ *   silent), by the online instance with the smallest instance id, so that
+ *   the people of a crashed instance still go offline exactly once.
+ *
+ * Caveats: two changes on two instances within the bridge's latency can
+ * each see the other's old state (both of a person's last two tabs, on two
+ * instances, going idle at once: neither sees the person idle, and the
+ * `idle` hook is missed). A hook that throws or rejects is logged; the
+ * others still run.
+ */
+export type AccountHookInfo = Omit<PersonDocument, '_id'> & PersonCause;
+export type AccountHook = (accountId: string, info: AccountHookInfo) => unknown;
+
+export interface AccountHooks {
+  onAccountOnline(hook: AccountHook): { stop(): void };
+  onAccountOffline(hook: AccountHook): { stop(): void };
+  onAccountIdle(hook: AccountHook): { stop(): void };
+  onAccountActive(hook: AccountHook): { stop(): void };
+}
+
+export interface PersonHookOptions {
+  ownInstanceId: string;
+  log: Logger;
+  /** Whether another instance is up now (the bridge's statuses); absent: a single instance. */
+  isRemoteOnline?: (instanceId: string) => boolean;
+  /** The other online instances' ids (their summaries), to pick who fires for a gone instance. */
+  onlineInstanceIds?: () => Iterable<string>;
+  /** Told when the first hook is registered: hooks need every instance's records from then on. */
+  onFirstHook?: () => void;
+}
+
+export class PersonHooks implements AccountHooks {
+  private readonly hooks: Record<PersonTransition, Set<AccountHook>> = {
+    online: new Set(),
+    offline: new Set(),
+    idle: new Set(),
+    active: new Set(),
+  };
+  private anyRegistered = false;
+
+  constructor(private readonly options: PersonHookOptions) {}
+
+  onAccountOnline(hook: AccountHook) {
+    return this.add('online', hook);
+  }
+
+  onAccountOffline(hook: AccountHook) {
+    return this.add('offline', hook);
+  }
+
+  onAccountIdle(hook: AccountHook) {
+    return this.add('idle', hook);
+  }
+
+  onAccountActive(hook: AccountHook) {
+    return this.add('active', hook);
+  }
+
+  /** The OnlinePeople callback that fires the hooks. */
+  readonly callbacks: PeopleCallbacks = {
+    transition: (kind, doc, cause) => {
+      const hooks = this.hooks[kind];
+      if (hooks.size === 0 || !this.isResponsible(cause)) return;
+      const { _id, ...fields } = doc;
+      const info: AccountHookInfo = { ...fields, ...cause };
+      for (const hook of hooks) this.run(kind, hook, _id, info);
+    },
+  };
+
+  private isResponsible(cause: PersonCause): boolean {
+    const { ownInstanceId, isRemoteOnline, onlineInstanceIds } = this.options;
+    if (cause.instanceId === ownInstanceId) return true;
+    if (!isRemoteOnline || isRemoteOnline(cause.instanceId)) return false;
+    // The cause is gone: the smallest online instance id speaks for it.
+    for (const id of onlineInstanceIds?.() ?? []) if (id < ownInstanceId) return false;
+    return true;
+  }
+
+  private add(kind: PersonTransition, hook: AccountHook): { stop(): void } {
+    if (typeof hook !== 'function') throw new TypeError(`The ${kind} hook must be a function`);
+    this.hooks[kind].add(hook);
+    if (!this.anyRegistered) {
+      this.anyRegistered = true;
+      this.options.onFirstHook?.();
+    }
+    return { stop: () => void this.hooks[kind].delete(hook) };
+  }
+
+  private run(kind: PersonTransition, hook: AccountHook, accountId: string, info: AccountHookInfo): void {
+    const failed = (error: unknown) => this.options.log.error('Account hook failed', { hook: kind, accountId, error });
+    try {
+      const result: unknown = hook(accountId, info);
+      if (result instanceof Promise) result.catch(failed);
+    } catch (error) {
+      failed(error);
+    }
+  }
+}
