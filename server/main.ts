@@ -6,10 +6,11 @@
  * Configuration: environment variables and Meteor's settings (METEOR_SETTINGS,
  * which `meteor --settings` sets), read by loadConfig as in standalone.
  */
+import { Accounts } from 'meteor/accounts-base';
 import { DDPRateLimiter } from 'meteor/ddp-rate-limiter';
 import { Meteor } from 'meteor/meteor';
 import { Mongo } from 'meteor/mongo';
-import type { ConnectedUser } from '../imports/app/host';
+import type { AccountEvents, ConnectedUser } from '../imports/app/host';
 import { PRESENCE_NAMES } from '../imports/app/presence';
 import { composePresence } from '../imports/composition/compose-presence';
 import { loadConfig } from '../imports/config/config';
@@ -25,5 +26,23 @@ Meteor.startup(async () => {
   await ConnectedUsers.createIndexAsync({ instanceId: 1 });
 });
 
+/**
+ * Who is logged in where, from Meteor's own accounts (issue 14): the record of
+ * the connection gets the user's id at login and loses it at logout. Only
+ * read: nothing is written to Meteor.users (unlike mizzao:user-status, which
+ * updates every user document on each connect and at every start). A login
+ * token that expires makes Meteor close the connection, which removes its record.
+ */
+const accounts: AccountEvents = {
+  onLogin: (callback) =>
+    Accounts.onLogin((info: { user?: Meteor.User; connection?: Meteor.Connection }) => {
+      if (info.user && info.connection) callback(info.connection.id, info.user._id);
+    }),
+  onLogout: (callback) =>
+    Accounts.onLogout(({ connection }) => {
+      if (connection) callback(connection.id);
+    }),
+};
+
 // The same default rate limits as standalone, on Meteor's own limiter (package ddp-rate-limiter).
-export const presence = composePresence(Meteor, ConnectedUsers, { config, log, rateLimiter: DDPRateLimiter });
+export const presence = composePresence(Meteor, ConnectedUsers, { config, log, rateLimiter: DDPRateLimiter, accounts });

@@ -17,9 +17,12 @@ import { StringInterner } from './string-interner';
  * Which records: exactly the presence record (imports/app/connected-user-schema.ts,
  * which the bridge validates every record against): `_id`, `userId`,
  * `connectedAt` (a Date), optional `clientAddress` and `userAgent` (strings),
- * `instanceId` (the run's), in that key order. Anything else (another
- * version's record, a test's) is held as the document it is, so holding never
- * loses or reorders a field.
+ * `instanceId` (the run's), in that key order, then any of the person fields
+ * (issue 14: `accountId`, `loggedInAt`, `idle`, `lastActivity`) in any order
+ * (they are `$set` at login and by `presence.setIdle`, in either order);
+ * those go into one small extra object, only for records that have them.
+ * Anything else (another version's record, a test's) is held as the document
+ * it is, so holding never loses a field.
  *
  * Example:
  *   const compactor = new RecordCompactor(4096);
@@ -58,6 +61,15 @@ export interface HeldRecord {
 const KEY_ORDER = ['_id', 'userId', 'connectedAt', 'clientAddress', 'userAgent', 'instanceId'] as const;
 const OPTIONAL_KEYS: ReadonlySet<string> = new Set(['clientAddress', 'userAgent']);
 
+/** The person fields (issue 14), after the presence keys, in any order. */
+interface PersonPart {
+  accountId?: string;
+  loggedInAtMs?: number;
+  idle?: boolean;
+  lastActivityMs?: number;
+}
+const PERSON_KEYS: ReadonlySet<string> = new Set(['accountId', 'loggedInAt', 'idle', 'lastActivity']);
+
 export class RecordCompactor {
   private readonly strings: StringInterner;
 
@@ -74,7 +86,15 @@ export class RecordCompactor {
   /** `doc` as a held record of `run`; `doc` is not kept when it can be compacted. */
   hold(doc: RemoteDocument, run: RecordRun): HeldRecord {
     if (!isPresenceRecord(doc, run.instanceId)) return new PlainRecord(doc, run);
-    const { _id, userId, connectedAt, clientAddress, userAgent } = doc as Record<string, unknown> & { _id: string };
+    const { _id, userId, connectedAt, clientAddress, userAgent, accountId, loggedInAt, idle, lastActivity } = doc as Record<string, unknown> & { _id: string };
+    let person: PersonPart | undefined;
+    if (accountId !== undefined || loggedInAt !== undefined || idle !== undefined || lastActivity !== undefined) {
+      person = {};
+      if (typeof accountId === 'string') person.accountId = accountId;
+      if (loggedInAt instanceof Date) person.loggedInAtMs = loggedInAt.getTime();
+      if (typeof idle === 'boolean') person.idle = idle;
+      if (lastActivity instanceof Date) person.lastActivityMs = lastActivity.getTime();
+    }
     return new CompactRecord(
       _id,
       userId === _id ? _id : (userId as string), // the same string, not a second copy
@@ -82,6 +102,7 @@ export class RecordCompactor {
       typeof clientAddress === 'string' ? this.strings.intern(clientAddress) : undefined,
       typeof userAgent === 'string' ? this.strings.intern(userAgent) : undefined,
       run,
+      person,
     );
   }
 }
@@ -90,14 +111,19 @@ export class RecordCompactor {
 function isPresenceRecord(doc: RemoteDocument, instanceId: string): boolean {
   let next = 0; // the index in KEY_ORDER the next key may have, at the earliest
   for (const key in doc) {
+    if (next === KEY_ORDER.length && PERSON_KEYS.has(key)) continue; // checked below
     while (next < KEY_ORDER.length && KEY_ORDER[next] !== key && OPTIONAL_KEYS.has(KEY_ORDER[next]!)) next++;
     if (KEY_ORDER[next] !== key) return false; // unknown, out of order, or a required key missing before it
     next++;
   }
   if (next !== KEY_ORDER.length) return false; // it did not end with instanceId
-  const { _id, userId, connectedAt, clientAddress, userAgent } = doc as Record<string, unknown>;
+  const { _id, userId, connectedAt, clientAddress, userAgent, accountId, loggedInAt, idle, lastActivity } = doc as Record<string, unknown>;
   return (
     doc.instanceId === instanceId &&
+    (accountId === undefined ? !('accountId' in doc) : typeof accountId === 'string') &&
+    (loggedInAt === undefined ? !('loggedInAt' in doc) : isValidDate(loggedInAt)) &&
+    (idle === undefined ? !('idle' in doc) : typeof idle === 'boolean') &&
+    (lastActivity === undefined ? !('lastActivity' in doc) : isValidDate(lastActivity)) &&
     typeof _id === 'string' &&
     typeof userId === 'string' &&
     connectedAt instanceof Date &&
@@ -105,6 +131,10 @@ function isPresenceRecord(doc: RemoteDocument, instanceId: string): boolean {
     (clientAddress === undefined ? !('clientAddress' in doc) : typeof clientAddress === 'string') &&
     (userAgent === undefined ? !('userAgent' in doc) : typeof userAgent === 'string')
   );
+}
+
+function isValidDate(value: unknown): value is Date {
+  return value instanceof Date && !Number.isNaN(value.getTime());
 }
 
 /** The presence record in six fields (~90 bytes besides its session id), where the document took ~460. */
@@ -116,6 +146,7 @@ class CompactRecord implements HeldRecord {
     private readonly clientAddress: string | undefined,
     private readonly userAgent: string | undefined,
     private readonly run: RecordRun,
+    private readonly person: PersonPart | undefined = undefined,
   ) {}
 
   get instanceId(): string {
@@ -127,6 +158,18 @@ class CompactRecord implements HeldRecord {
   }
 
   toFields(): Record<string, unknown> {
+    const fields = this.presenceFields();
+    const person = this.person;
+    if (person) {
+      if (person.accountId !== undefined) fields.accountId = person.accountId;
+      if (person.loggedInAtMs !== undefined) fields.loggedInAt = new Date(person.loggedInAtMs);
+      if (person.idle !== undefined) fields.idle = person.idle;
+      if (person.lastActivityMs !== undefined) fields.lastActivity = new Date(person.lastActivityMs);
+    }
+    return fields;
+  }
+
+  private presenceFields(): Record<string, unknown> {
     const { userId, clientAddress, userAgent, instanceId } = this;
     const connectedAt = new Date(this.connectedAtMs);
     // One literal per shape, absent fields left out (not set to undefined): the document as it was sent.
@@ -144,9 +187,10 @@ class CompactRecord implements HeldRecord {
     if (epoch !== this.epoch) return false;
     let keys = 0;
     for (const _key in doc) keys++;
-    const expected = 4 + (this.clientAddress === undefined ? 0 : 1) + (this.userAgent === undefined ? 0 : 1);
+    const expected = 4 + (this.clientAddress === undefined ? 0 : 1) + (this.userAgent === undefined ? 0 : 1) + personKeyCount(this.person);
     const { connectedAt } = doc;
     return (
+      samePerson(this.person, doc) &&
       keys === expected &&
       doc._id === this._id &&
       doc.userId === this.userId &&
@@ -157,6 +201,17 @@ class CompactRecord implements HeldRecord {
       connectedAt.getTime() === this.connectedAtMs
     );
   }
+}
+
+function personKeyCount(person: PersonPart | undefined): number {
+  if (!person) return 0;
+  return (person.accountId === undefined ? 0 : 1) + (person.loggedInAtMs === undefined ? 0 : 1) + (person.idle === undefined ? 0 : 1) + (person.lastActivityMs === undefined ? 0 : 1);
+}
+
+function samePerson(person: PersonPart | undefined, doc: RemoteDocument): boolean {
+  const p = person ?? {};
+  const ms = (value: unknown) => (value instanceof Date ? value.getTime() : undefined);
+  return doc.accountId === p.accountId && ms(doc.loggedInAt) === p.loggedInAtMs && doc.idle === p.idle && ms(doc.lastActivity) === p.lastActivityMs;
 }
 
 /** Any other record: the document itself, as received. */

@@ -65,6 +65,36 @@ describe('RecordCompactor: presence records round-trip', () => {
   });
 });
 
+describe('RecordCompactor: person fields (issue 14) are held compactly too', () => {
+  const LOGIN = new Date('2026-11-26T10:05:00.456Z');
+  const person = { accountId: 'alice', loggedInAt: LOGIN, lastActivity: LOGIN };
+  const shapes: Array<[string, Record<string, unknown>]> = [
+    ['logged in', { ...full, ...person }],
+    ['logged in, then idle', { ...full, ...person, idle: true }],
+    ['idle first, then logged in (another key order)', { ...full, idle: true, lastActivity: LOGIN, accountId: 'alice', loggedInAt: LOGIN }],
+    ['anonymous and idle', { ...bare, idle: true, lastActivity: LOGIN }],
+  ];
+  for (const [name, shape] of shapes) {
+    test(name, () => {
+      const doc = received(shape);
+      const held = new RecordCompactor(16).hold(doc, RUN);
+      assert.equal(held.constructor.name, 'CompactRecord', 'compacted, not held as the document');
+      const { _id, ...fields } = doc;
+      assert.ok(EJSON.equals(held.toFields() as never, fields as never), `${EJSON.stringify(held.toFields() as never)} ≠ ${EJSON.stringify(fields as never)}`);
+      assert.ok(held.isSameAs(received(shape) as RemoteDocument, RUN.epoch), 'the same record again is the same');
+      assert.ok(!held.isSameAs(received({ ...shape, accountId: 'bob' }) as RemoteDocument, RUN.epoch), 'another account is not');
+      assert.ok(!held.isSameAs(received({ ...shape, idle: false }) as RemoteDocument, RUN.epoch), 'another idle state is not');
+    });
+  }
+
+  test('a person field of the wrong type, or before instanceId, is held as the document it is', () => {
+    for (const shape of [{ ...full, accountId: 7 }, { ...full, idle: 'yes' }, { _id: 's', userId: 's', connectedAt: AT, accountId: 'a', instanceId: 'inst-B' }]) {
+      const held = new RecordCompactor(16).hold(received(shape), RUN);
+      assert.equal(held.constructor.name, 'PlainRecord');
+    }
+  });
+});
+
 describe('RecordCompactor: anything else is held as the document it is', () => {
   const others: Array<[string, Record<string, unknown>]> = [
     ['an extra field', { ...full, version: 2 }],
