@@ -36,11 +36,11 @@ Meteor.startup(async () => {
 const accounts: AccountEvents = {
   onLogin: (callback) =>
     Accounts.onLogin((info: { user?: Meteor.User; connection?: Meteor.Connection }) => {
-      if (info.user && info.connection) callback(info.connection.id, info.user._id);
+      if (info.user && info.connection) void callback(info.connection.id, info.user._id);
     }),
   onLogout: (callback) =>
     Accounts.onLogout(({ connection }) => {
-      if (connection) callback(connection.id);
+      if (connection) void callback(connection.id);
     }),
 };
 

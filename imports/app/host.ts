@@ -67,10 +67,10 @@ export type ConnectedUser = {
  * The app only reads these; it never writes to a users collection.
  */
 export interface AccountEvents {
-  /** `connectionId` is now logged in as `accountId` (a login, or a switch to another account). */
-  onLogin(callback: (connectionId: string, accountId: string) => void): unknown;
+  /** `connectionId` is now logged in as `accountId` (a login, or a switch to another account). A host may wait for the returned promise (the record write). */
+  onLogin(callback: (connectionId: string, accountId: string) => Promise<void>): unknown;
   /** `connectionId` is logged out. */
-  onLogout(callback: (connectionId: string) => void): unknown;
+  onLogout(callback: (connectionId: string) => Promise<void>): unknown;
 }
 
 type Fields = Record<string, 0 | 1>;

@@ -197,8 +197,8 @@ export function registerPresence(host: PresenceHost, collection: PresenceCollect
   });
 
   const accountRecords = new AccountRecords(collection, (sessionId) => pendingInserts.get(sessionId) ?? Promise.resolve(), recordLog);
-  options.accounts?.onLogin((sessionId, accountId) => void accountRecords.login(sessionId, accountId));
-  options.accounts?.onLogout((sessionId) => void accountRecords.logout(sessionId));
+  options.accounts?.onLogin((sessionId, accountId) => accountRecords.login(sessionId, accountId));
+  options.accounts?.onLogout((sessionId) => accountRecords.logout(sessionId));
 
   const roleOf = async (connection: HostConnection, userId: string | null, params: unknown[]): Promise<ViewerRole> =>
     (await policy({ connection, userId, params })) === 'monitor' ? 'monitor' : 'self';

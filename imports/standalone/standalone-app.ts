@@ -4,6 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
+import { createJwtLoginHandler } from '../accounts/jwt-login';
+import type { LoginHandler } from '../accounts/login-handler';
+import { registerStandaloneAccounts } from '../accounts/standalone-accounts';
+import type { PeoplePolicy } from '../app/permission-policy';
 import type { ConnectedUser } from '../app/host';
 import type { PresencePolicy } from '../app/permission-policy';
 import { PRESENCE_NAMES, type PresenceApp } from '../app/presence';
@@ -21,6 +25,7 @@ import { healthRoutes } from './health-routes';
 import { readiness, type Readiness } from './readiness';
 import { drainSessions, defaultSessionDrainOptions } from './session-drain';
 import { staticFiles } from './static-files';
+import { accountEventsOf } from './user-id-account-events';
 import { metricsRoute } from '../metrics/metrics-endpoint';
 import { defaultMetricsOptions } from '../metrics/metrics-options';
 import { createServerMetrics } from '../metrics/metrics-registry';
@@ -60,7 +65,13 @@ export interface StandaloneOverrides {
   /** The app's rate limits by name, over its defaults (null: no rule for that name); false registers none. */
   rateLimits?: Partial<PresenceRateLimits> | false;
   staticRoot?: string;
+  /** Login handlers tried before the JWT one (if configured); with any, the `login` and `logout` methods exist. */
+  loginHandlers?: LoginHandler[];
+  peoplePolicy?: PeoplePolicy;
 }
+
+/** Meteor's accounts-base default for `login`: 5 calls per 10 s per connection. */
+export const LOGIN_RATE_LIMIT = { numRequests: 5, timeIntervalMs: 10_000 } as const;
 
 export const CONNECTED_USERS_COLLECTION = PRESENCE_NAMES.collection;
 /** client/dist of this project, found from wherever this module runs (sources via tsx, or the dist/ bundle). */
@@ -95,7 +106,18 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
         rateLimiter: meteor.DDPRateLimiter,
         policy: overrides.policy,
         rateLimits: overrides.rateLimits,
+        // "The connection's user": every userId change, whoever makes it (login, logout, expiry, an app's own method).
+        accounts: accountEventsOf(ddp),
+        peoplePolicy: overrides.peoplePolicy,
       });
+  const loginHandlers = [...(overrides.loginHandlers ?? []), ...(config.jwt ? [createJwtLoginHandler({ ...config.jwt, log })] : [])];
+  if (loginHandlers.length > 0) {
+    const accounts = registerStandaloneAccounts(ddp, { handlers: loginHandlers, log });
+    cleanups.push(() => accounts.stop());
+    if (overrides.rateLimits !== false) {
+      meteor.DDPRateLimiter.addRule({ type: 'method', name: PRESENCE_NAMES.loginMethod, connectionId: () => true }, LOGIN_RATE_LIMIT.numRequests, LOGIN_RATE_LIMIT.timeIntervalMs);
+    }
+  }
   const presence = composed?.presence ?? null;
   const bridge = composed?.bridge ?? null;
   // Runs the stale-record cleanup, then starts the bridge (from its own startup callback).

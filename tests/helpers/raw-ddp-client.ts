@@ -104,7 +104,11 @@ export function liveRecords(client: RawDdpClient, collection = 'connectedUsers')
   for (const f of client.frames) {
     if (f.collection !== collection) continue;
     if (f.msg === 'added') records.set(f.id as string, { ...(f.fields as object) });
-    if (f.msg === 'changed') Object.assign(records.get(f.id as string) ?? {}, f.fields);
+    if (f.msg === 'changed') {
+      const doc = records.get(f.id as string) ?? {};
+      Object.assign(doc, f.fields);
+      for (const key of (f.cleared as string[] | undefined) ?? []) delete doc[key];
+    }
     if (f.msg === 'removed') records.delete(f.id as string);
   }
   return records;
