@@ -150,6 +150,7 @@ describe('people: JWT login, list.onlineUsers, presence.setIdle, account hooks (
     await subscribe(byAccount.client, PRESENCE_NAMES.listPublication, { token: MONITOR_TOKEN, accountId: 'frank' });
     assert.deepEqual([...liveRecords(byAccount.client).keys()], [tab.session]);
     for (const c of [tab, other, byAccount]) c.client.close();
+    await waitFor(() => !people().has('frank'), 2000, 'frank offline');
   });
 
   test('an expired token logs the session out at exp: the person goes offline, the connection stays', async () => {
