@@ -1,7 +1,8 @@
 import { Meteor } from 'meteor/meteor';
 import { Mongo } from 'meteor/mongo';
 import { Tracker } from 'meteor/tracker';
-import type { BridgeStatusView, ConnectionRecord, DocumentEvents, PresenceSource, PresenceSourceEvents, SourceParams } from './dashboard/presence-source';
+import { PRESENCE_NAMES } from '../imports/app/wire-contract';
+import type { BridgeStatusView, ConnectionRecord, DocumentEvents, PersonRecord, PresenceSource, PresenceSourceEvents, SourceParams } from './dashboard/presence-source';
 
 /**
  * PresenceSource over Meteor's client (Meteor mode): Meteor.status,
@@ -9,9 +10,10 @@ import type { BridgeStatusView, ConnectionRecord, DocumentEvents, PresenceSource
  * observeChanges, so a change costs its own size, not a fetch of the list.
  * Minimongo keeps the documents across reconnects, so `reset` is never needed.
  */
-const ConnectedUsers = new Mongo.Collection<ConnectionRecord>('connectedUsers');
-const Counts = new Mongo.Collection<{ _id: string; count: number }>('connectedUsers.count');
-const Stats = new Mongo.Collection<{ _id: string }>('presence.stats');
+const ConnectedUsers = new Mongo.Collection<ConnectionRecord>(PRESENCE_NAMES.collection);
+const Counts = new Mongo.Collection<{ _id: string; count: number }>(PRESENCE_NAMES.countCollection);
+const Stats = new Mongo.Collection<{ _id: string }>(PRESENCE_NAMES.statsCollection);
+const People = new Mongo.Collection<PersonRecord>(PRESENCE_NAMES.peopleCollection);
 const Bridge = new Mongo.Collection<BridgeStatusView & { _id: string }>('presence.bridge');
 
 export class MeteorPresenceSource implements PresenceSource {
@@ -32,7 +34,8 @@ export class MeteorPresenceSource implements PresenceSource {
     Tracker.autorun(() => events.bridge(Bridge.findOne('mqtt') ?? null));
     observeInto(ConnectedUsers, events.connections);
     observeInto(Stats, events.stats);
-    Meteor.subscribe('list.connectedUsers.count');
+    observeInto(People, events.people);
+    Meteor.subscribe(PRESENCE_NAMES.countPublication);
     this.subscribeTokenBound(params.token);
     this.subscribeList(params);
   }
@@ -50,13 +53,18 @@ export class MeteorPresenceSource implements PresenceSource {
     this.token = token;
     for (const handle of this.tokenHandles) handle.stop();
     const args = token ? [{ token }] : [];
-    this.tokenHandles = [Meteor.subscribe('presence.stats', ...args), Meteor.subscribe('presence.bridgeStatus', ...args)];
+    this.tokenHandles = [
+      Meteor.subscribe(PRESENCE_NAMES.statsPublication, ...args),
+      Meteor.subscribe(PRESENCE_NAMES.bridgeStatusPublication, ...args),
+      // Monitors and logged-in connections; the dashboard itself is a monitor through its token.
+      Meteor.subscribe(PRESENCE_NAMES.peoplePublication, ...args),
+    ];
   }
 
   private subscribeList({ token, list }: SourceParams): void {
     this.listHandle?.stop();
     const options = Object.fromEntries(Object.entries({ token, ...list }).filter(([, value]) => value !== undefined));
-    this.listHandle = Meteor.subscribe('list.connectedUsers', options);
+    this.listHandle = Meteor.subscribe(PRESENCE_NAMES.listPublication, options);
   }
 }
 

@@ -1,3 +1,4 @@
+import { PRESENCE_NAMES } from '../imports/app/wire-contract';
 import type { BridgeStatusView, DocumentEvents, PresenceSource, PresenceSourceEvents, SourceParams } from './dashboard/presence-source';
 import { DdpConnection, type DataFrame } from './ddp-connection';
 
@@ -6,13 +7,19 @@ import { DdpConnection, type DataFrame } from './ddp-connection';
  * Every new session starts from empty (`reset`): sessions are not resumed,
  * so the server sends every document again after a reconnect.
  *
- * Subscription order: the count and the stats first, then the list, so the
- * cheap answers arrive before the long one. A new query stops the old list
+ * Subscription order: the count, the stats and the people first, then the
+ * list, so the cheap answers arrive before the long one. A new query stops the old list
  * subscription before starting the new one: the server then sends the old
  * window's `removed` frames before the new window's `added`, so the page
  * never shows the union of two windows.
  */
-const COLLECTIONS = { list: 'connectedUsers', count: 'connectedUsers.count', stats: 'presence.stats', bridge: 'presence.bridge' } as const;
+const COLLECTIONS = {
+  list: PRESENCE_NAMES.collection,
+  count: PRESENCE_NAMES.countCollection,
+  stats: PRESENCE_NAMES.statsCollection,
+  people: PRESENCE_NAMES.peopleCollection,
+  bridge: 'presence.bridge',
+} as const;
 
 export class WebSocketPresenceSource implements PresenceSource {
   private connection: DdpConnection | null = null;
@@ -39,7 +46,7 @@ export class WebSocketPresenceSource implements PresenceSource {
         this.bridge = null;
         events.bridge(null);
         events.session(sessionId);
-        this.connection!.subscribe('list.connectedUsers.count', [], {});
+        this.connection!.subscribe(PRESENCE_NAMES.countPublication, [], {});
         this.subscribeTokenBound();
         this.subscribeList();
       },
@@ -64,20 +71,21 @@ export class WebSocketPresenceSource implements PresenceSource {
     return this.connection.call(method, ...args);
   }
 
-  /** Monitors only: for everyone else these are empty subscriptions. */
+  /** Monitors only (the people also for logged-in connections): for everyone else these are empty subscriptions. */
   private subscribeTokenBound(): void {
     const params = this.params.token ? [{ token: this.params.token }] : [];
     this.tokenSubIds = [
-      this.connection!.subscribe('presence.stats', params, {}),
-      this.connection!.subscribe('presence.bridgeStatus', params, {}),
+      this.connection!.subscribe(PRESENCE_NAMES.statsPublication, params, {}),
+      this.connection!.subscribe(PRESENCE_NAMES.bridgeStatusPublication, params, {}),
+      this.connection!.subscribe(PRESENCE_NAMES.peoplePublication, params, {}),
     ];
   }
 
   private subscribeList(): void {
     if (this.listSubId) this.connection!.unsubscribe(this.listSubId);
-    const { search, instanceId, sort, limit } = this.params.list;
-    const options = { token: this.params.token, search, instanceId, sort, limit };
-    this.listSubId = this.connection!.subscribe('list.connectedUsers', [withoutUndefined(options)], {});
+    const { search, instanceId, accountId, sort, limit } = this.params.list;
+    const options = { token: this.params.token, search, instanceId, accountId, sort, limit };
+    this.listSubId = this.connection!.subscribe(PRESENCE_NAMES.listPublication, [withoutUndefined(options)], {});
   }
 
   private apply(frame: DataFrame): void {
@@ -88,6 +96,8 @@ export class WebSocketPresenceSource implements PresenceSource {
         return dispatch(events.connections, frame);
       case COLLECTIONS.stats:
         return dispatch(events.stats, frame);
+      case COLLECTIONS.people:
+        return dispatch(events.people, frame);
       case COLLECTIONS.count:
         if (frame.msg !== 'removed' && typeof frame.fields.count === 'number') events.count(frame.fields.count);
         return;

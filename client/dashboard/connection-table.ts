@@ -1,81 +1,58 @@
-import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import type { ConnectionList } from './connection-list';
 import type { ConnectionRecord } from './presence-source';
 import { relativeTime } from './relative-time';
+import { statusBadge } from './status-badge';
 import { describeUserAgent } from './user-agent';
+import { setText, VirtualRows, type RowView, type VirtualRowsOptions } from './virtual-rows';
 
 /**
- * The connections table: a virtualized `<tbody>` whose DOM holds only the
- * rows in view (plus `overscan`), between two spacer rows that keep the
- * scrollbar true. Virtualizing is @tanstack/virtual-core's job; this file
- * maps its visible range onto table rows.
+ * The connections table: the `list.connectedUsers` window as a virtualized
+ * `<tbody>` (virtual-rows.ts: only the rows in view are in the DOM, and a
+ * row is kept, not rebuilt, while it stays in view, so a session id can be
+ * selected and copied while the list churns around it). A row's cells are
+ * rewritten only when its record object changed, the relative time only
+ * when its text changed.
  *
- * Rows are keyed by session id and never recreated while they stay in view:
- * a row's cells are rewritten only when its record object changed (records
- * are immutable, see ConnectionList), and the relative time only when its
- * text changed. So a session id can be selected and copied while the list
- * churns around it.
+ * The Account cell shows who logged in on the connection ("anonymous"
+ * otherwise) and an "idle" badge while the client reports itself idle: text,
+ * so it does not rely on colour.
  *
- * Test hooks: data-testid="connection-row" with data-session-id; cells carry
- * data-label (Session, Connected, Address, User agent, Instance).
+ * Test hooks: data-testid="connection-row" with data-session-id and
+ * data-account-id; cells carry data-label (Session, Account, Connected,
+ * Address, User agent, Instance); the badge is data-testid="connection-idle".
  */
-export interface ConnectionTableOptions {
-  /** Rows rendered beyond the visible ones on each side. */
-  overscan?: number;
-  /** Initial row height in px; the real one is measured from the first rendered row. */
-  estimatedRowHeight?: number;
+export interface ConnectionTableOptions extends VirtualRowsOptions {
   onSelect?(record: ConnectionRecord): void;
 }
 
-interface RowView {
-  tr: HTMLTableRowElement;
-  record: ConnectionRecord | null;
+interface ConnectionRow extends RowView<ConnectionRecord> {
   isSelf: boolean;
   timeCell: HTMLTableCellElement;
 }
 
+const LABELS = ['Session', 'Account', 'Connected', 'Address', 'User agent', 'Instance'] as const;
+
 export class ConnectionTable {
-  private readonly virtualizer: Virtualizer<HTMLElement, HTMLTableRowElement>;
-  private readonly rows = new Map<string, RowView>();
-  private readonly topSpacer: HTMLTableRowElement;
-  private readonly bottomSpacer: HTMLTableRowElement;
-  private rowHeight: number;
-  /** Measured since the last resize: reading a row's size forces a layout, so it is done once, not per frame. */
-  private rowHeightKnown = false;
+  private readonly rows: VirtualRows<ConnectionRecord, ConnectionRow>;
   private selfId: string | null = null;
-  private order: readonly ConnectionRecord[] = [];
 
   constructor(
-    private readonly scroller: HTMLElement,
-    private readonly body: HTMLTableSectionElement,
+    scroller: HTMLElement,
+    body: HTMLTableSectionElement,
     private readonly list: ConnectionList,
-    private readonly requestRender: () => void,
+    requestRender: () => void,
     private readonly options: ConnectionTableOptions = {},
   ) {
-    this.rowHeight = options.estimatedRowHeight ?? 37;
-    this.topSpacer = spacer();
-    this.bottomSpacer = spacer();
-    body.replaceChildren(this.topSpacer, this.bottomSpacer);
-    this.virtualizer = new Virtualizer<HTMLElement, HTMLTableRowElement>({
-      count: 0,
-      getScrollElement: () => scroller,
-      estimateSize: () => this.rowHeight,
-      overscan: options.overscan ?? 10,
-      scrollToFn: elementScroll,
-      observeElementRect,
-      observeElementOffset,
-      onChange: () => requestRender(),
-    });
-    this.virtualizer._didMount();
-    // Narrow screens turn rows into cards: measure again after a resize.
-    addEventListener('resize', () => {
-      this.rowHeightKnown = false;
-      requestRender();
-    });
+    this.rows = new VirtualRows(scroller, body, requestRender, { create: createRow, fill: (view, record, now) => this.fill(view, record, now) }, options);
     body.addEventListener('click', (event) => this.selectFrom(event.target));
     body.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' || event.key === ' ') this.selectFrom(event.target);
     });
+  }
+
+  /** While another view is shown, the table is not drawn (virtual-rows.ts). */
+  setVisible(visible: boolean): void {
+    this.rows.setVisible(visible);
   }
 
   setSelf(sessionId: string | null): void {
@@ -84,59 +61,18 @@ export class ConnectionTable {
 
   /** Bring the DOM in line with the list: called once per animation frame at most. */
   render(now = Date.now()): void {
-    this.order = this.list.ordered();
-    this.virtualizer.setOptions({ ...this.virtualizer.options, count: this.order.length });
-    this.virtualizer._willUpdate();
-    const items = this.virtualizer.getVirtualItems();
-    const wanted = new Set<string>();
-    let cursor: ChildNode = this.topSpacer;
-    for (const item of items) {
-      const record = this.order[item.index];
-      if (!record) continue;
-      wanted.add(record._id);
-      const view = this.rowFor(record._id);
-      this.fill(view, record, now);
-      if (cursor.nextSibling !== view.tr) cursor.after(view.tr);
-      cursor = view.tr;
-    }
-    for (const [id, view] of this.rows) {
-      if (wanted.has(id)) continue;
-      view.tr.remove();
-      this.rows.delete(id);
-    }
-    const first = items[0];
-    const last = items.at(-1);
-    this.topSpacer.style.height = `${first?.start ?? 0}px`;
-    this.bottomSpacer.style.height = `${Math.max(0, this.virtualizer.getTotalSize() - (last?.end ?? 0))}px`;
-    this.measureRowHeight();
+    this.rows.render(this.list.ordered(), now);
   }
 
   /** Relative times move on even when no record changes: rewrite only the texts that differ. */
   refreshTimes(now = Date.now()): void {
-    for (const view of this.rows.values()) setText(view.timeCell, timeText(view.record, now));
+    for (const view of this.rows.views()) setText(view.timeCell, timeText(view.record, now));
   }
 
-  private rowFor(id: string): RowView {
-    let view = this.rows.get(id);
-    if (view) return view;
-    const tr = document.createElement('tr');
-    tr.dataset.testid = 'connection-row';
-    tr.dataset.sessionId = id;
-    tr.tabIndex = 0;
-    for (const label of ['Session', 'Connected', 'Address', 'User agent', 'Instance']) {
-      const td = document.createElement('td');
-      td.dataset.label = label;
-      tr.append(td);
-    }
-    view = { tr, record: null, isSelf: false, timeCell: tr.cells[1]! };
-    this.rows.set(id, view);
-    return view;
-  }
-
-  private fill(view: RowView, record: ConnectionRecord, now: number): void {
+  private fill(view: ConnectionRow, record: ConnectionRecord, now: number): void {
     const isSelf = record._id === this.selfId;
     if (view.record === record && view.isSelf === isSelf) return;
-    const [session, connected, address, agent, instance] = view.tr.cells as unknown as HTMLTableCellElement[];
+    const [session, account, connected, address, agent, instance] = view.tr.cells as unknown as HTMLTableCellElement[];
     if (view.isSelf !== isSelf || !view.record) {
       view.tr.classList.toggle('self', isSelf);
       if (isSelf) view.tr.setAttribute('aria-current', 'true');
@@ -147,6 +83,7 @@ export class ConnectionTable {
       if (isSelf) value.append(Object.assign(document.createElement('span'), { className: 'you', textContent: ' (you)' }));
       session!.replaceChildren(value);
     }
+    if (view.record?.accountId !== record.accountId || view.record?.idle !== record.idle || !view.record) fillAccount(view.tr, account!, record);
     view.record = record;
     view.isSelf = isSelf;
     setText(connected!, timeText(record, now));
@@ -162,34 +99,31 @@ export class ConnectionTable {
     const record = tr ? this.list.get(tr.dataset.sessionId!) : undefined;
     if (record) this.options.onSelect?.(record);
   }
-
-  /** Rows are one line on wide screens and cards on narrow ones: follow the real height. */
-  private measureRowHeight(): void {
-    if (this.rowHeightKnown) return;
-    const firstRow = this.topSpacer.nextSibling;
-    if (!(firstRow instanceof HTMLTableRowElement) || firstRow === this.bottomSpacer) return;
-    this.rowHeightKnown = true;
-    const height = firstRow.getBoundingClientRect().height;
-    if (height > 0 && Math.abs(height - this.rowHeight) > 0.5) {
-      this.rowHeight = height;
-      this.virtualizer.measure();
-      this.requestRender();
-    }
-  }
 }
 
-function spacer(): HTMLTableRowElement {
+function createRow(id: string): ConnectionRow {
   const tr = document.createElement('tr');
-  tr.className = 'spacer';
-  tr.setAttribute('aria-hidden', 'true');
-  return tr;
+  tr.dataset.testid = 'connection-row';
+  tr.dataset.sessionId = id;
+  tr.tabIndex = 0;
+  for (const label of LABELS) {
+    const td = document.createElement('td');
+    td.dataset.label = label;
+    tr.append(td);
+  }
+  return { tr, record: null, isSelf: false, timeCell: tr.cells[2]! };
+}
+
+function fillAccount(tr: HTMLTableRowElement, cell: HTMLTableCellElement, record: ConnectionRecord): void {
+  if (record.accountId) tr.dataset.accountId = record.accountId;
+  else delete tr.dataset.accountId;
+  const value = document.createElement('span');
+  value.append(record.accountId ?? Object.assign(document.createElement('span'), { className: 'anonymous', textContent: 'anonymous' }));
+  if (record.idle) value.append(' ', statusBadge('idle', 'connection-idle'));
+  cell.replaceChildren(value);
+  cell.title = record.accountId ?? '';
 }
 
 function timeText(record: ConnectionRecord | null, now: number): string {
   return record?.connectedAt instanceof Date ? relativeTime(record.connectedAt, now) : '–';
-}
-
-/** Assigning equal text would still replace the text node and drop a selection inside it. */
-function setText(element: HTMLElement, text: string): void {
-  if (element.textContent !== text) element.textContent = text;
 }

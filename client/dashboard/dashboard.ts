@@ -1,24 +1,33 @@
+import { reportIdleness } from '../idle-reporter';
+import { PRESENCE_NAMES } from '../../imports/app/wire-contract';
 import { ConnectionList } from './connection-list';
 import { ConnectionTable } from './connection-table';
 import { showDetails } from './details-panel';
 import { InstanceTotals } from './instance-totals';
 import { ListControls } from './list-controls';
 import { saveToken, takeTokenFromUrl } from './monitor-token';
+import { PeopleList } from './people-list';
+import { PeopleTable } from './people-table';
 import type { BridgeStatusView, ConnectionStatus, PresenceSource } from './presence-source';
 import { StatsChart } from './stats-chart';
 import { StatsStore, TOTAL_ID } from './stats-store';
 import { dashboardTemplate } from './template';
+import { ViewTabs } from './view-tabs';
 
 /**
  * The dashboard: own session id, connection state, the count, per-instance
- * stats with a chart, and a windowed, searchable, virtualized list. Written
+ * stats with a chart, and two views as tabs: a windowed, searchable,
+ * virtualized list of connections, and the people online (one row per
+ * account; choosing one filters the connections to that account). Written
  * once against PresenceSource, so it runs on the standalone client and on
- * Meteor's.
+ * Meteor's. The page's own connection reports its idleness
+ * (`presence.setIdle`, idle-reporter.ts).
  *
- * Shape: state lives in ConnectionList and StatsStore (plain data, fed by
- * the source's document events); each view renders from that state (never
- * from the DOM) at most once per animation frame; this function wires the
- * events. Every value from the server is written with textContent.
+ * Shape: state lives in ConnectionList, PeopleList and StatsStore (plain
+ * data, fed by the source's document events); each view renders from that
+ * state (never from the DOM) at most once per animation frame, and a table
+ * only while its tab is shown; this function wires the events. Every value
+ * from the server is written with textContent.
  */
 /**
  * Data changes (a connect, a close, a stats tick) are drawn at most this
@@ -41,7 +50,7 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
   const $ = <T extends Element>(id: string) => root.querySelector(`[data-testid="${id}"]`) as T;
   const form = $<HTMLFormElement>('token-form');
   const tokenInput = form.querySelector('input') as HTMLInputElement;
-  const emptyNote = root.querySelector('.empty') as HTMLElement;
+  const emptyNote = $<HTMLElement>('connections-empty');
 
   let token = takeTokenFromUrl(env.location, env.history, env.storage);
   let frameQueued = false;
@@ -64,25 +73,51 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
     }, wait);
   };
 
+  const interactive = () => {
+    interactiveUntil = performance.now() + INTERACTIVE_MS;
+    requestRender();
+  };
+
   const list = new ConnectionList(requestDataRender);
   const stats = new StatsStore(requestDataRender);
+  const people = new PeopleList(requestDataRender);
   const table = new ConnectionTable($('table-scroll'), $('rows'), list, requestRender, { onSelect: (record) => showDetails($('details'), record) });
   const totals = new InstanceTotals($('instance-totals'), $('instance-filter'), stats);
   const chart = new StatsChart($('stats-chart'), stats);
   const controls = new ListControls(
-    { search: $('search'), instance: $('instance-filter'), sort: $('sort'), more: $('show-more') },
+    { search: $('search'), instance: $('instance-filter'), sort: $('sort'), more: $('show-more'), accountFilter: $('account-filter') },
     (query) => {
-      interactiveUntil = performance.now() + INTERACTIVE_MS;
+      interactive();
       list.setSort(query.sort);
       chart.show(query.instanceId ?? TOTAL_ID);
       source.setParams({ token, list: query });
     },
   );
+  const tabs = new ViewTabs(root.querySelector('[role="tablist"]')!, root, (view) => {
+    table.setVisible(view === 'connections');
+    peopleTable.setVisible(view === 'people');
+    interactive();
+  });
+  const peopleTable = new PeopleTable(
+    { scroller: $('people-scroll'), body: $('people-rows'), summary: $('people-note'), count: $('people-count'), empty: $('people-empty'), sort: $('people-sort') },
+    people,
+    requestRender,
+    {
+      onSelect: (accountId) => {
+        controls.setAccount(accountId);
+        tabs.select('connections');
+      },
+    },
+  );
+  peopleTable.setVisible(tabs.view === 'people');
+  $('people-sort').addEventListener('change', interactive);
+  const idleness = reportIdleness({ call: (method, ...args) => source.call(method, ...args), document: root.ownerDocument });
 
   function render(): void {
     frameQueued = false;
     lastRenderAt = performance.now();
-    table.render();
+    table.render(); // each table draws only while its view is shown
+    peopleTable.render();
     emptyNote.hidden = list.size > 0;
     const query = controls.current();
     const full = list.size >= query.limit;
@@ -107,7 +142,7 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
     let role = 'self';
     if (token) {
       try {
-        role = String(await source.call('presence.role', { token }));
+        role = String(await source.call(PRESENCE_NAMES.roleMethod, { token }));
       } catch {
         return; // connection dropped; checked again on the next session
       }
@@ -127,9 +162,10 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
         $('session-id').textContent = id ?? '…';
         $('session-note').textContent = '';
         requestRender();
+        idleness.session(id);
         if (!id) return;
         void checkAccess();
-        source.call('getSessionId').then(
+        source.call(PRESENCE_NAMES.getSessionIdMethod).then(
           (fromMethod) => {
             if (fromMethod !== id) $('session-note').textContent = `getSessionId returned ${String(fromMethod)}, not the connected session`;
           },
@@ -139,9 +175,11 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
       reset: () => {
         list.clear();
         stats.clear();
+        people.clear();
       },
       connections: list,
       stats,
+      people,
       count: (count) => {
         const countEl = $<HTMLElement>('connection-count');
         countEl.textContent = count === null ? '–' : count.toLocaleString('en-US');
@@ -167,7 +205,7 @@ export function mountDashboard(root: HTMLElement, source: PresenceSource, env: D
   form.querySelector('[data-action="forget"]')!.addEventListener('click', () => useToken(undefined));
 
   // Relative times move on while nothing changes; only texts that differ are rewritten.
-  setInterval(() => table.refreshTimes(), 2000);
+  setInterval(() => (tabs.view === 'people' ? peopleTable.refreshTimes() : table.refreshTimes()), 2000);
 }
 
 function showBridge(element: HTMLElement, status: BridgeStatusView | null): void {

@@ -6,9 +6,14 @@ import type { ConnectionRecord } from './presence-source';
  * on a row. Values are written with textContent.
  */
 export function showDetails(panel: HTMLElement, record: ConnectionRecord): void {
+  const iso = (at: unknown) => (at instanceof Date ? at.toISOString() : '–');
   const entries: Array<[string, string]> = [
     ['Session', record._id],
-    ['Connected at', record.connectedAt instanceof Date ? record.connectedAt.toISOString() : '–'],
+    ['Account', record.accountId ?? 'anonymous'],
+    ['Logged in at', iso(record.loggedInAt)],
+    ['Activity', record.idle ? 'idle' : 'active'],
+    ['Last activity', iso(record.lastActivity)],
+    ['Connected at', iso(record.connectedAt)],
     ['Address', record.clientAddress ?? '–'],
     ['User agent', record.userAgent ?? '–'],
     ['Instance', record.instanceId ?? '–'],

@@ -1,9 +1,15 @@
 import type { ListQuery } from './presence-source';
 
 /**
- * The monitor's tools over the list: search, instance filter, sort and "show
- * more". Together they describe the window of `list.connectedUsers` to
- * subscribe to; every change hands a new ListQuery to `onChange`.
+ * The monitor's tools over the list: search, instance filter, account filter,
+ * sort and "show more". Together they describe the window of
+ * `list.connectedUsers` to subscribe to; every change hands a new ListQuery
+ * to `onChange`.
+ *
+ * The account filter is set from the people view (`setAccount`), shown with
+ * the account's name and a "Clear filter" button. Setting it clears the
+ * search: "alice's connections" should not silently also need to match an
+ * old search text.
  *
  * Why a window of `pageSize` rows growing to `maxRows`: the server publishes
  * (and holds in its merge box) only the window, so a monitor costs the
@@ -24,6 +30,8 @@ export interface ListControlElements {
   instance: HTMLSelectElement;
   sort: HTMLSelectElement;
   more: HTMLButtonElement;
+  /** Shown while an account filter is set: holds `[data-field="account"]` and a `[data-action="clear-account"]` button. */
+  accountFilter: HTMLElement;
 }
 
 export class ListControls {
@@ -46,6 +54,10 @@ export class ListControls {
     });
     elements.instance.addEventListener('change', () => this.update({ instanceId: elements.instance.value || undefined }));
     elements.sort.addEventListener('change', () => this.update({ sort: elements.sort.value === 'oldest' ? 'oldest' : 'newest' }));
+    elements.accountFilter.querySelector('[data-action="clear-account"]')!.addEventListener('click', () => {
+      this.setAccount(undefined);
+      elements.search.focus(); // the button just hid itself: keep focus in the list tools
+    });
     elements.more.addEventListener('click', () =>
       this.onChange((this.query = { ...this.query, limit: Math.min(LIST_CONTROL_DEFAULTS.maxRows, this.query.limit + LIST_CONTROL_DEFAULTS.pageSize) })),
     );
@@ -53,6 +65,18 @@ export class ListControls {
 
   current(): ListQuery {
     return this.query;
+  }
+
+  /** Only this account's connections (undefined: everyone's). */
+  setAccount(accountId: string | undefined): void {
+    const { accountFilter, search } = this.elements;
+    accountFilter.hidden = accountId === undefined;
+    accountFilter.querySelector('[data-field="account"]')!.textContent = accountId ?? '';
+    if (accountId !== undefined && search.value !== '') {
+      clearTimeout(this.searchTimer);
+      search.value = '';
+      this.update({ accountId, search: undefined });
+    } else this.update({ accountId });
   }
 
   /** After a render: offer "Show more" only when the window is full and may grow. */
@@ -63,7 +87,8 @@ export class ListControls {
   /** A new filter starts from the first page again. */
   private update(change: Partial<ListQuery>): void {
     const next: ListQuery = { ...this.query, ...change, limit: LIST_CONTROL_DEFAULTS.pageSize };
-    if (next.search === this.query.search && next.instanceId === this.query.instanceId && next.sort === this.query.sort && next.limit === this.query.limit) return;
+    const same = (['search', 'instanceId', 'accountId', 'sort', 'limit'] as const).every((key) => next[key] === this.query[key]);
+    if (same) return;
     this.query = next;
     this.onChange(next);
   }

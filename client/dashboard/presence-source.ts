@@ -6,15 +6,15 @@
  * Documents arrive as DDP's own added / changed / removed events, never as a
  * copied list, so an update costs the size of the change, not of the list.
  */
+import type { ConnectionDocument, PersonDocument } from '../../imports/app/wire-contract';
+
 export type ConnectionStatus = 'connected' | 'reconnecting' | 'offline';
 
-export interface ConnectionRecord {
-  _id: string;
-  connectedAt?: Date;
-  clientAddress?: string;
-  userAgent?: string;
-  instanceId?: string;
-}
+/** A connection record as the dashboard holds it: any field may be missing (non-monitors see fewer, an old server sends fewer). */
+export type ConnectionRecord = Partial<Omit<ConnectionDocument, '_id'>> & { _id: string };
+
+/** An online person (collection `onlineUsers`), fields as received. */
+export type PersonRecord = Partial<Omit<PersonDocument, '_id'>> & { _id: string };
 
 /** The MQTT bridge as monitors see it (publication presence.bridgeStatus). */
 export interface BridgeStatusView {
@@ -39,6 +39,8 @@ export interface DocumentEvents {
 export interface ListQuery {
   search?: string;
   instanceId?: string;
+  /** Only this account's connections (exact match); set from the people view. */
+  accountId?: string;
   sort: 'newest' | 'oldest';
   limit: number;
 }
@@ -58,13 +60,15 @@ export interface PresenceSourceEvents {
   connections: DocumentEvents;
   /** Collection `presence.stats` (monitors only). */
   stats: DocumentEvents;
+  /** Collection `onlineUsers` of `list.onlineUsers` (monitors and logged-in connections). */
+  people: DocumentEvents;
   count(count: number | null): void;
   /** null: not a monitor (or not known yet). */
   bridge(status: BridgeStatusView | null): void;
 }
 
 export interface PresenceSource {
-  /** Subscribes the count and the stats first, then the list: the cheap answers arrive first. */
+  /** Subscribes the count, the stats and the people first, then the list: the cheap answers arrive first. */
   start(events: PresenceSourceEvents, params: SourceParams): void;
   /** Re-subscribe with other parameters: the list alone when only the query changed, everything token-bound when the token did. */
   setParams(params: SourceParams): void;

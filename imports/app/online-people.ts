@@ -14,7 +14,10 @@ import type { PersonDocument, PersonStatus } from './wire-contract';
  *
  * Transitions (online, offline, idle, active) are reported once per change
  * of the person, not per socket, with the connection and instance that
- * caused them, so hooks can fire on one instance only (presence-hooks.ts).
+ * caused them and the person's owner: the smallest instance id among their
+ * connections (before the change, for offline). Every instance whose view
+ * has converged names the same owner, so hooks fire on one instance only
+ * (person-hooks.ts).
  *
  * Why pure and synchronous: it is fed from the view's observer and does no
  * I/O, so it is unit-tested by feeding records (tests/app/online-people.test.ts).
@@ -34,13 +37,16 @@ export interface PersonCause {
   instanceId: string;
 }
 
+/** The smallest instance id among the person's connections (before the change, for offline). */
+export type PersonOwner = string;
+
 export interface PeopleCallbacks {
   added?(doc: PersonDocument): void;
   /** `fields`: what changed, as new values. */
   changed?(accountId: string, fields: Partial<Omit<PersonDocument, '_id'>>): void;
   /** `last`: the person's document just before they went offline. */
   removed?(accountId: string, last: PersonDocument): void;
-  transition?(kind: PersonTransition, doc: PersonDocument, cause: PersonCause): void;
+  transition?(kind: PersonTransition, doc: PersonDocument, cause: PersonCause, owner: PersonOwner): void;
 }
 
 interface ConnectionEntry {
@@ -54,6 +60,7 @@ interface ConnectionEntry {
 interface Person {
   connections: Set<string>;
   doc: PersonDocument;
+  owner: PersonOwner;
 }
 
 export class OnlinePeople {
@@ -114,7 +121,7 @@ export class OnlinePeople {
     if (person.connections.size === 0) {
       this.people.delete(accountId);
       this.emit((o) => o.removed?.(accountId, person.doc));
-      this.emit((o) => o.transition?.('offline', person.doc, cause));
+      this.emit((o) => o.transition?.('offline', person.doc, cause, person.owner));
       return;
     }
     this.refresh(person, cause);
@@ -123,12 +130,12 @@ export class OnlinePeople {
   private join(accountId: string, connectionId: string, cause: PersonCause): void {
     const person = this.people.get(accountId);
     if (!person) {
-      const created: Person = { connections: new Set([connectionId]), doc: { _id: accountId, status: 'online', connections: 0, since: new Date(0), lastActivity: new Date(0) } };
-      created.doc = this.compute(accountId, created.connections);
+      const connections = new Set([connectionId]);
+      const created: Person = { connections, doc: this.compute(accountId, connections), owner: this.ownerOf(connections) };
       this.people.set(accountId, created);
       this.emit((o) => o.added?.(created.doc));
       // Online, idle or not (its status says which): a person who arrives idle has not become idle.
-      this.emit((o) => o.transition?.('online', created.doc, cause));
+      this.emit((o) => o.transition?.('online', created.doc, cause, created.owner));
       return;
     }
     person.connections.add(connectionId);
@@ -139,6 +146,7 @@ export class OnlinePeople {
   private refresh(person: Person, cause: PersonCause): void {
     const before = person.doc;
     const after = this.compute(before._id, person.connections);
+    person.owner = this.ownerOf(person.connections);
     const fields: Partial<Omit<PersonDocument, '_id'>> = {};
     let changed = false;
     if (after.status !== before.status) (fields.status = after.status), (changed = true);
@@ -149,7 +157,16 @@ export class OnlinePeople {
     // A new object each time: observers may keep the documents they were handed.
     person.doc = after;
     this.emit((o) => o.changed?.(after._id, fields));
-    if (after.status !== before.status) this.emit((o) => o.transition?.(after.status === 'idle' ? 'idle' : 'active', after, cause));
+    if (after.status !== before.status) this.emit((o) => o.transition?.(after.status === 'idle' ? 'idle' : 'active', after, cause, person.owner));
+  }
+
+  private ownerOf(connections: Set<string>): PersonOwner {
+    let owner: string | undefined;
+    for (const id of connections) {
+      const instanceId = this.entries.get(id)!.instanceId;
+      if (owner === undefined || instanceId < owner) owner = instanceId;
+    }
+    return owner ?? '';
   }
 
   private compute(accountId: string, connections: Set<string>): PersonDocument {

@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger';
-import type { PeopleCallbacks, PersonCause, PersonTransition } from './online-people';
+import type { PeopleCallbacks, PersonCause, PersonOwner, PersonTransition } from './online-people';
 import type { PersonDocument } from './wire-contract';
 
 /**
@@ -8,19 +8,18 @@ import type { PersonDocument } from './wire-contract';
  * once per transition of the person, not per socket (issue 14).
  *
  * Once per fleet, not once per instance: every instance sees every person's
- * transitions (the view merges all instances), so each fires only those it
- * is responsible for:
- * - a transition caused by one of its own connections (a login, a close, a
- *   `presence.setIdle` here);
- * - a transition caused by an instance that is gone (its Will, or it went
- *   silent), by the online instance with the smallest instance id, so that
- *   the people of a crashed instance still go offline exactly once.
+ * transitions (the view merges all instances), so only the person's owner
+ * fires: the smallest instance id among the instances holding their
+ * connections (for offline, holding them before). Views that have converged
+ * agree on it, so two tabs on two instances going idle at once fire `idle`
+ * once: on the owner, when the second change reaches it. When the owner is
+ * gone (its Will, or it went silent) the online instance with the smallest
+ * id fires instead, so the people of a crashed instance still go offline
+ * exactly once.
  *
- * Caveats: two changes on two instances within the bridge's latency can
- * each see the other's old state (both of a person's last two tabs, on two
- * instances, going idle at once: neither sees the person idle, and the
- * `idle` hook is missed). A hook that throws or rejects is logged; the
- * others still run.
+ * Caveats: a person's first two connections logging in on two instances
+ * within the bridge's latency each look like the first, and `online` fires
+ * on both. A hook that throws or rejects is logged; the others still run.
  */
 export type AccountHookInfo = Omit<PersonDocument, '_id'> & PersonCause;
 export type AccountHook = (accountId: string, info: AccountHookInfo) => unknown;
@@ -72,20 +71,20 @@ export class PersonHooks implements AccountHooks {
 
   /** The OnlinePeople callback that fires the hooks. */
   readonly callbacks: PeopleCallbacks = {
-    transition: (kind, doc, cause) => {
+    transition: (kind, doc, cause, owner) => {
       const hooks = this.hooks[kind];
-      if (hooks.size === 0 || !this.isResponsible(cause)) return;
+      if (hooks.size === 0 || !this.isResponsible(owner)) return;
       const { _id, ...fields } = doc;
       const info: AccountHookInfo = { ...fields, ...cause };
       for (const hook of hooks) this.run(kind, hook, _id, info);
     },
   };
 
-  private isResponsible(cause: PersonCause): boolean {
+  private isResponsible(owner: PersonOwner): boolean {
     const { ownInstanceId, isRemoteOnline, onlineInstanceIds } = this.options;
-    if (cause.instanceId === ownInstanceId) return true;
-    if (!isRemoteOnline || isRemoteOnline(cause.instanceId)) return false;
-    // The cause is gone: the smallest online instance id speaks for it.
+    if (owner === ownInstanceId) return true;
+    if (!isRemoteOnline || isRemoteOnline(owner)) return false;
+    // The owner is gone: the smallest online instance id speaks for it.
     for (const id of onlineInstanceIds?.() ?? []) if (id < ownInstanceId) return false;
     return true;
   }

@@ -10,11 +10,13 @@ import type { ConnectedUser } from './host';
  *   it returns; afterwards every change is reported as it happens;
  * - a record's `instanceId` names the instance that owns it, and
  *   `removed(instanceId, sessionId)` only ever concerns that instance's record;
- * - the same session id is never `added` twice without a `removed` between.
+ * - a session id `added` again by the same instance without a `removed`
+ *   between is a new version of that record: an update (a login, an idle
+ *   change), which the view reports as `changed`.
  *
  * Records are handed over as the source holds them (compactly, in the
  * bridge: imports/mqtt/compact-record.ts) and kept as they are: a record
- * object never changes (a new version is `removed`, then `added` anew), so
+ * object never changes (a new version is a new object, `added` again), so
  * the view holds it instead of a copy, and asks it for a document only when a
  * reader needs one.
  */

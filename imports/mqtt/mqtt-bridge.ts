@@ -496,14 +496,22 @@ export class MqttBridge {
 
   /** Carry out what RemoteState decided. */
   private apply(ops: RemoteOperation[]): void {
-    for (const op of ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
       switch (op.op) {
         case 'show':
           this.remoteRecords.shown(op.record);
           break;
-        case 'hide':
-          this.remoteRecords.hidden(op.instanceId, op.sessionId);
+        case 'hide': {
+          // A new version of a record (hide, then show the same id of the same instance) goes out as one
+          // update: a person's login or idle change is then a change, never an offline-online blip.
+          const next = ops[i + 1];
+          if (next?.op === 'show' && next.record._id === op.sessionId && next.record.instanceId === op.instanceId) {
+            this.remoteRecords.shown(next.record);
+            i++;
+          } else this.remoteRecords.hidden(op.instanceId, op.sessionId);
           break;
+        }
         case 'check digest later':
           this.scheduleDigestCheck(op.instanceId, op.afterMs);
           break;

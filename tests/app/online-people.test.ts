@@ -158,6 +158,29 @@ describe('PersonHooks (imports/app/person-hooks.ts): once per transition, on one
     assert.deepEqual(fired, []);
   });
 
+  test('two tabs on two instances going idle at once: each view sees its own change first; only the owner (smallest instance id) fires, once', () => {
+    const onA = hooked('A', { B: true });
+    const onB = hooked('B', { A: true });
+    for (const { people } of [onA, onB]) {
+      people.recordChanged('a1', record('ivy', {}, 'A'));
+      people.recordChanged('b1', record('ivy', {}, 'B'));
+    }
+    // A hears its own change first, B its own: each view's history differs.
+    onA.people.recordChanged('a1', record('ivy', { idle: true, lastActivity: at(1) }, 'A'));
+    onB.people.recordChanged('b1', record('ivy', { idle: true, lastActivity: at(1) }, 'B'));
+    onA.people.recordChanged('b1', record('ivy', { idle: true, lastActivity: at(1) }, 'B'));
+    onB.people.recordChanged('a1', record('ivy', { idle: true, lastActivity: at(1) }, 'A'));
+    assert.equal(onA.people.get('ivy')!.status, 'idle');
+    assert.equal(onB.people.get('ivy')!.status, 'idle');
+    assert.deepEqual(onA.fired, ['online ivy', 'idle ivy']);
+    assert.deepEqual(onB.fired, []);
+    // The owner's tab closes: B now owns ivy, and fires her going offline.
+    for (const { people } of [onA, onB]) people.recordChanged('a1', undefined, 'A');
+    for (const { people } of [onA, onB]) people.recordChanged('b1', undefined, 'B');
+    assert.deepEqual(onA.fired, ['online ivy', 'idle ivy']);
+    assert.deepEqual(onB.fired, ['offline ivy']);
+  });
+
   test('a gone instance\'s people go offline once: on the online instance with the smallest id', () => {
     const onA = hooked('A', { B: false, C: true });
     const onC = hooked('C', { A: true, B: false });
