@@ -94,6 +94,20 @@ export function collectionContract(makeCollection: () => Promise<StoreCollection
     assert.deepEqual(sharing.events, copying.events);
   });
 
+  test('$set and $unset of top-level fields (a login, an idle change): the document, and a changed event with the new values and the removed field undefined, told inside the write', async () => {
+    const c = await fresh();
+    await c.insertAsync({ _id: 'p', group: 'x', n: 1, idle: true, at: new Date(1000) });
+    const events: unknown[] = [];
+    const handle = c.find({ _id: 'p' }).observeChanges({ changed: (id, fields) => events.push([id, fields]) });
+    const write = c.updateAsync({ _id: 'p' }, { $set: { accountId: 'alice', at: new Date(2000) }, $unset: { idle: '' } });
+    // The contract `updated` relies on: observers hear a write before its promise settles.
+    assert.deepEqual(events, [['p', { accountId: 'alice', at: new Date(2000), idle: undefined }]]);
+    assert.equal(await write, 1);
+    assert.deepEqual(await c.findOneAsync({ _id: 'p' }), { _id: 'p', group: 'x', n: 1, at: new Date(2000), accountId: 'alice' });
+    assert.equal(await c.updateAsync({ _id: 'missing' }, { $set: { n: 2 } }), 0);
+    handle.stop();
+  });
+
   test('an {_id} observer sees only its document', async () => {
     const c = await fresh();
     const events: unknown[] = [];
