@@ -4,6 +4,7 @@ import type { DashboardResult } from './dashboard-results-types';
 import type { DrainResult } from './drain-results-types';
 import type { FleetResult } from './fleet-results-types';
 import type { MonitorsResult } from './monitors-results-types';
+import type { PeopleResult } from './people-results-types';
 import type { ServerKind } from './processes';
 
 export interface LatencyPoint {
@@ -71,5 +72,7 @@ export interface BenchResult {
   fleet?: FleetResult | null;
   /** (a)'s /metrics session count and its SIGTERM drain at 19,000 connections (bench/drain-scenario.ts), when it ran. */
   drain?: DrainResult | null;
+  /** Login plus presence against anonymous connects, the people view live (bench/people-scenario.ts), when it ran. */
+  people?: PeopleResult | null;
   durationSeconds: number;
 }

@@ -9,15 +9,17 @@
  * (bench/monitors-scenario.ts), and headless Chromium on its dashboard at
  * scale (bench/dashboard-scenario.ts), six instances holding 100,000
  * connections between them (bench/fleet-scenario.ts), and (a)'s /metrics and
- * SIGTERM drain while holding 19,000 (bench/drain-scenario.ts). Every server is its own
+ * SIGTERM drain while holding 19,000 (bench/drain-scenario.ts), and its connect rate with a JWT
+ * login against anonymous connects, people view live (bench/people-scenario.ts). Every server is its own
  * process; load comes from separate worker processes on 127.0.0.x (127.0.1.x
- * for convergence, 127.0.3.x for monitors, 127.0.4.x for dashboard, 127.0.5.x for drain, 127.0.8.x for fleet).
+ * for convergence, 127.0.3.x for monitors, 127.0.4.x for dashboard, 127.0.5.x for drain, 127.0.6.x for people,
+ * 127.0.8.x for fleet).
  * Writes bench/results/<timestamp>.json and .svg, prints a markdown table.
  *
- * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack|monitors|dashboard|fleet|drain runs one
- * section (with --only attack, convergence, monitors, dashboard, fleet or drain the run fails when a target
+ * Options: --quick (CI); --only servers|soak|scale-out|convergence|attack|monitors|dashboard|fleet|drain|people runs one
+ * section (with --only attack, convergence, monitors, dashboard, fleet, drain or people the run fails when a target
  * is missed; ghosts or stale retained records after a convergence scenario, or records left
- * after the fleet section, fail any run); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
+ * after the fleet or people section, fail any run); --attacks=a,b picks attacks by name; --servers=app,bare-ws,
  * --no-soak, --no-scale-out, --no-convergence (for profiling).
  */
 import { execSync } from 'node:child_process';
@@ -33,6 +35,8 @@ import { DASHBOARD_PLANS, runDashboardScenario } from './dashboard-scenario';
 import { DRAIN_PLANS, runDrainScenario } from './drain-scenario';
 import { FLEET_PLANS, runFleetScenario } from './fleet-scenario';
 import { MONITORS_PLANS, runMonitorsScenario } from './monitors-scenario';
+import { renderPeopleReport } from './people-report';
+import { PEOPLE_PLANS, peopleLeftovers, runPeopleScenario } from './people-scenario';
 import { attackNamed } from './attacks/registry';
 import { renderChart } from './chart';
 import { buildBenchProcesses, SERVER_LABELS, startServer, startWorkers, type IpcChild, type ServerKind, type ServerUnderTest } from './processes';
@@ -40,7 +44,7 @@ import { renderReport } from './report';
 import type { BenchResult, LatencyPoint, ScaleOutResult, ServerResult, SoakResult } from './results-types';
 import { percentile, round } from './stats';
 
-const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack', 'monitors', 'dashboard', 'fleet', 'drain'] as const;
+const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack', 'monitors', 'dashboard', 'fleet', 'drain', 'people'] as const;
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -271,6 +275,7 @@ async function main(): Promise<number> {
   const dashboardResult = runs('dashboard') ? await runDashboardScenario(DASHBOARD_PLANS[quick ? 'quick' : 'full'], log) : null;
   const fleetResult = runs('fleet') ? await runFleetScenario(FLEET_PLANS[quick ? 'quick' : 'full'], log) : null;
   const drainResult = runs('drain') ? await runDrainScenario(DRAIN_PLANS[quick ? 'quick' : 'full'], log) : null;
+  const peopleResult = runs('people') ? await runPeopleScenario(PEOPLE_PLANS[quick ? 'quick' : 'full'], log) : null;
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -284,6 +289,7 @@ async function main(): Promise<number> {
     dashboard: dashboardResult,
     fleet: fleetResult,
     drain: drainResult,
+    people: peopleResult,
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
   };
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -291,7 +297,7 @@ async function main(): Promise<number> {
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   writeFileSync(`${dir}${stamp}.json`, JSON.stringify(result, null, 2));
   if (servers.length) writeFileSync(`${dir}${stamp}.svg`, renderChart(result));
-  process.stdout.write(renderReport(result) + `\nResults: bench/results/${stamp}.json${servers.length ? `, chart: bench/results/${stamp}.svg` : ''}\n`);
+  process.stdout.write(renderReport(result) + (peopleResult ? `\n${renderPeopleReport(peopleResult)}\n` : '') + `\nResults: bench/results/${stamp}.json${servers.length ? `, chart: bench/results/${stamp}.svg` : ''}\n`);
   // Targets are reported, not asserted; records left behind are a bug, so they fail the run.
   // The attack scenario's targets fail the run only when it runs alone (`--only attack`, what CI runs for it).
   const failedAttacks = args.only === 'attack' ? (attackResult?.attacks ?? []).filter((a) => !a.pass) : [];
@@ -331,6 +337,16 @@ async function main(): Promise<number> {
   }
   if (args.only === 'drain' && drainResult && !drainResult.pass) {
     process.stderr.write(`drain missed its targets: ${drainResult.failures.join('; ')}\n`);
+    return 1;
+  }
+  // People: records or people left after a close fail any run; a missed target only under `--only people`.
+  const peopleLeaks = peopleResult ? peopleLeftovers(peopleResult) : [];
+  if (peopleLeaks.length) {
+    process.stderr.write(`people left records behind: ${peopleLeaks.join('; ')}\n`);
+    return 1;
+  }
+  if (args.only === 'people' && peopleResult && !peopleResult.pass) {
+    process.stderr.write(`people missed its targets: ${peopleResult.failures.join('; ')}\n`);
     return 1;
   }
   const leaky = servers.filter((s) => s.recordsLeft !== 0);

@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
+import { PRESENCE_NAMES } from '../../imports/app/wire-contract';
 
 /**
  * One held client connection, whatever the protocol: DDP over a raw
@@ -23,25 +24,42 @@ export interface MonitorEvents {
   onRemoved(id: string): void;
 }
 
+/**
+ * Log in right after the handshake (DDP only), as Meteor's client does on a
+ * reconnect with its resume token: the `login` method frame follows the
+ * `connect` frame at once, without waiting for `connected`. The connection
+ * opens when the login's `result` arrives; an error `result` fails it.
+ */
+export interface LoginOption {
+  /** Sent as `login` params `[{ jwt }]` (the standalone app's JWT handler, PRESENCE_JWT_SECRET). */
+  jwt: string;
+}
+
 const CONNECT_FRAME = JSON.stringify({ msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1'] });
 const PONG = '{"msg":"pong"}';
+const LOGIN_METHOD_ID = 'login';
 
 export function openConnection(
   protocol: Protocol,
   url: string,
   localAddress: string,
   monitor?: { token: string; events: MonitorEvents },
+  login?: LoginOption,
 ): Promise<HeldConnection> {
-  return protocol === 'ddp' ? openDdp(url, localAddress, monitor) : openSocketIo(url, localAddress, monitor);
+  if (login && protocol !== 'ddp') return Promise.reject(new Error(`login is DDP only, not ${protocol}`));
+  return protocol === 'ddp' ? openDdp(url, localAddress, monitor, login) : openSocketIo(url, localAddress, monitor);
 }
 
-function openDdp(url: string, localAddress: string, monitor?: { token: string; events: MonitorEvents }): Promise<HeldConnection> {
+function openDdp(url: string, localAddress: string, monitor?: { token: string; events: MonitorEvents }, login?: LoginOption): Promise<HeldConnection> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { localAddress, perMessageDeflate: false });
     let session: string | null = null;
+    let loginPending = login !== undefined;
     const closed = new Promise<void>((r) => ws.once('close', () => r()));
+    const held = (): HeldConnection => ({ id: session!, close: () => (ws.close(), closed), destroy: () => ws.terminate(), closed });
     ws.once('open', () => {
       ws.send(CONNECT_FRAME);
+      if (login) ws.send(JSON.stringify({ msg: 'method', method: PRESENCE_NAMES.loginMethod, params: [{ jwt: login.jwt }], id: LOGIN_METHOD_ID }));
       if (monitor) ws.send(JSON.stringify({ msg: 'sub', id: 'm', name: 'list.connectedUsers', params: [{ token: monitor.token }] }));
     });
     ws.on('message', (data) => {
@@ -50,15 +68,25 @@ function openDdp(url: string, localAddress: string, monitor?: { token: string; e
         const frame = JSON.parse(text) as { msg: string; session?: string };
         if (frame.msg !== 'connected') return reject(new Error(`handshake: ${text.slice(0, 80)}`));
         session = frame.session!;
-        resolve({ id: session, close: () => (ws.close(), closed), destroy: () => ws.terminate(), closed });
+        if (!loginPending) resolve(held());
         return;
+      }
+      if (loginPending && text.startsWith('{"msg":"result"')) {
+        const frame = JSON.parse(text) as { id: string; error?: { error?: unknown; reason?: string; message?: string } };
+        if (frame.id !== LOGIN_METHOD_ID) return;
+        loginPending = false;
+        if (!frame.error) return resolve(held());
+        ws.terminate();
+        const { error, reason, message } = frame.error;
+        return reject(new Error(`login: ${reason ?? message ?? 'error'} [${String(error)}]`));
       }
       if (text.startsWith('{"msg":"ping"')) return void ws.send(PONG);
       if (!monitor) return;
       if (text.startsWith('{"msg":"added","collection":"connectedUsers"')) monitor.events.onAdded(JSON.parse(text).id);
       else if (text.startsWith('{"msg":"removed","collection":"connectedUsers"')) monitor.events.onRemoved(JSON.parse(text).id);
     });
-    ws.once('error', (error) => (session === null ? reject(error) : undefined));
+    ws.once('error', (error) => (session === null || loginPending ? reject(error) : undefined));
+    if (login) ws.once('close', (code) => loginPending && reject(new Error(`closed (${code}) before the login's result`)));
   });
 }
 

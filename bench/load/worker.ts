@@ -2,7 +2,11 @@
  * A load-generator process. Several run side by side, each bound to its own
  * 127.0.0.x source address (so no single address runs out of ephemeral
  * ports) and each under the per-process open-file limit. Driven over IPC:
- *   open     open `count` more connections, `concurrency` at a time
+ *   open     open `count` more connections, `concurrency` at a time; with `login: true`, each
+ *            logs in right after its `connect` frame with the next token `signLogins` prepared
+ *   signLogins sign one HS256 JWT per entry of `accountIds` (`sub` = the entry), kept for the
+ *            next `open`s with `login: true` (each of those starts again at the first token);
+ *            signed here, before any timed ramp, so the ramp times the server, not the signing
  *   closeAll close every held connection
  *   destroyAll drop every held socket in one synchronous loop (a burst of disconnects)
  *   digest   count and hash of the held session ids (bench/view-digest.ts)
@@ -12,12 +16,14 @@
  *   closeTimes wait (up to `timeoutMs`) until every held connection has closed, whoever closed it;
  *            answer each one's close time in ms after `sinceEpochMs` (Date.now(); the drain section)
  */
+import { SignJWT } from 'jose';
 import { ViewDigest } from '../view-digest';
 import { openConnection, type HeldConnection, type Protocol } from './clients';
 import { MonitorGroup } from './monitors';
 
 type Command =
-  | { id: number; type: 'open'; protocol: Protocol; url: string; count: number; concurrency: number }
+  | { id: number; type: 'open'; protocol: Protocol; url: string; count: number; concurrency: number; login?: boolean }
+  | { id: number; type: 'signLogins'; secret: string; accountIds: string[]; expiresInSeconds: number }
   | { id: number; type: 'closeAll' }
   | { id: number; type: 'destroyAll' }
   | { id: number; type: 'digest' }
@@ -40,6 +46,8 @@ const held: HeldConnection[] = [];
 /** When each held connection closed (Date.now()), recorded from the moment it opened, so no close escapes a late `closeTimes`. */
 const closedAt = new WeakMap<HeldConnection, number>();
 let monitors: MonitorGroup | null = null;
+/** From `signLogins`: the JWT for the i-th connection of an `open` with `login: true`. */
+let loginTokens: string[] = [];
 
 process.on('message', async (command: Command) => {
   try {
@@ -54,7 +62,9 @@ process.send!({ type: 'ready' });
 async function handle(command: Command): Promise<unknown> {
   switch (command.type) {
     case 'open':
-      return openMany(command.protocol, command.url, command.count, command.concurrency);
+      return openMany(command.protocol, command.url, command.count, command.concurrency, command.login === true);
+    case 'signLogins':
+      return signLogins(command.secret, command.accountIds, command.expiresInSeconds);
     case 'closeAll': {
       const all = held.splice(0);
       await Promise.all(all.map((c) => c.close()));
@@ -86,7 +96,18 @@ async function handle(command: Command): Promise<unknown> {
   }
 }
 
-async function openMany(protocol: Protocol, url: string, count: number, concurrency: number) {
+async function signLogins(secret: string, accountIds: string[], expiresInSeconds: number) {
+  const started = performance.now();
+  const key = new TextEncoder().encode(secret);
+  const exp = Math.floor(Date.now() / 1000) + expiresInSeconds;
+  loginTokens = await Promise.all(
+    accountIds.map((sub) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(exp).sign(key)),
+  );
+  return { signed: loginTokens.length, ms: performance.now() - started };
+}
+
+async function openMany(protocol: Protocol, url: string, count: number, concurrency: number, login = false) {
+  if (login && loginTokens.length < count) throw new Error(`open with login: ${count} connections but ${loginTokens.length} tokens signed (signLogins first)`);
   const started = performance.now();
   let opened = 0;
   let failed = 0;
@@ -94,9 +115,10 @@ async function openMany(protocol: Protocol, url: string, count: number, concurre
   let next = 0;
   const lane = async () => {
     while (next < count && failed === 0) {
-      next++;
+      const index = next++;
       try {
-        const connection = await openConnection(protocol, url, localAddresses[nextAddress++ % localAddresses.length]!);
+        const address = localAddresses[nextAddress++ % localAddresses.length]!;
+        const connection = await openConnection(protocol, url, address, undefined, login ? { jwt: loginTokens[index]! } : undefined);
         void connection.closed.then(() => closedAt.set(connection, Date.now()));
         held.push(connection);
         opened++;
