@@ -1,19 +1,28 @@
 import type { ConnectionHandle } from './connection-handle';
 import type { Fields } from './merge-box';
 
-/** `this` inside a method, as in Meteor (a subset: no setUserId, no accounts). */
+/** `this` inside a method, as in Meteor (a subset: no accounts package). */
 export interface MethodContext {
   readonly connection: ConnectionHandle;
-  readonly userId: null;
+  /** The session's current user: after `setUserId` it reads the new value. */
+  readonly userId: string | null;
   readonly isSimulation: false;
   readonly randomSeed: string | null;
   unblock(): void;
+  /**
+   * Meteor's `this.setUserId`: set the session's user and rerun its
+   * subscriptions (user-id-change.ts). Throws at once, not as a rejection,
+   * after `unblock()` or for a non-string, non-null id (Meteor's messages).
+   * The method's `updated` waits for the rerun even if this is not awaited.
+   */
+  setUserId(userId: string | null): Promise<void>;
 }
 
 /** `this` inside a publish function, as in Meteor. */
 export interface PublishContext {
   readonly connection: ConnectionHandle;
-  readonly userId: null;
+  /** The session's userId when this run of the publish function started (a userId change reruns it). */
+  readonly userId: string | null;
   added(collection: string, id: string, fields: Fields): void;
   changed(collection: string, id: string, fields: Fields): void;
   removed(collection: string, id: string): void;

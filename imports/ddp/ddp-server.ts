@@ -16,9 +16,13 @@ import { createSockJsTransport } from './transports/sockjs-transport';
 import type { HttpTransport, TransportSocket, TransportSocketEvents } from './transports/transport-socket';
 import { createWebSocketTransport } from './transports/websocket-transport';
 import { SocketGate, type SessionOpener } from './socket-gate';
+import { checkUserId } from './user-id-change';
 import { negotiateVersion, stringifyDdp, type DdpMessage } from './wire';
 
 export type FallbackRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Told a session's new userId (see DdpServer.onUserIdChange); may return a promise the change waits for. */
+export type UserIdChangeCallback = (connection: ConnectionHandle, userId: string | null, previous: string | null) => unknown;
 
 /**
  * The standalone, Meteor-compatible DDP server: registries of methods and
@@ -40,6 +44,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   /** What clients got wrong, logged without stacks and at most once per kind per `clientErrorLogIntervalMs`. */
   readonly mistakes: ClientMistakeLog;
   private readonly connectionHooks = new Set<(connection: ConnectionHandle) => unknown>();
+  private readonly userIdHooks = new Set<UserIdChangeCallback>();
   /** Meteor's DDPRateLimiter for this server (one per server, not per process); sessions consult it. */
   readonly rateLimiter: DdpRateLimiter;
   /** Who watches sessions and method durations (metrics); server-observers.ts. */
@@ -127,6 +132,43 @@ export class DdpServer implements SessionRegistry, SessionOpener {
   onConnection(callback: (connection: ConnectionHandle) => unknown): { stop(): void } {
     this.connectionHooks.add(callback);
     return { stop: () => void this.connectionHooks.delete(callback) };
+  }
+
+  /**
+   * Told after a session's userId really changed (not when set to the same
+   * value), before its subscriptions rerun. A returned promise is awaited
+   * first, so a write it makes is visible before the method's `updated`; a
+   * throw or rejection is logged and never fails the change. Callbacks run one
+   * after another, in registration order. Caveat: one must not await
+   * setUserIdOf for the same session (it would wait behind this change).
+   */
+  onUserIdChange(callback: UserIdChangeCallback): { stop(): void } {
+    this.userIdHooks.add(callback);
+    return { stop: () => void this.userIdHooks.delete(callback) };
+  }
+
+  /**
+   * A server-initiated userId change (a logout when a login token expires):
+   * queued behind the session's messages, so it runs after a method running
+   * now, never in its middle; then the subscriptions rerun as for
+   * `this.setUserId`. Resolves false if there is no such open session or it
+   * closed before the change ran, true once the change and its rerun are done.
+   * Rejects for an id that is neither a string nor null.
+   */
+  async setUserIdOf(sessionId: string, userId: string | null): Promise<boolean> {
+    checkUserId(userId);
+    const session = this.sessions.get(sessionId);
+    return session ? session.setUserIdInTurn(userId) : false;
+  }
+
+  async userIdChanged(connection: ConnectionHandle, userId: string | null, previous: string | null): Promise<void> {
+    for (const hook of [...this.userIdHooks]) {
+      try {
+        await hook(connection, userId, previous);
+      } catch (error) {
+        this.log.error('onUserIdChange callback failed', { session: connection.id, error });
+      }
+    }
   }
 
   /** Method calls and subs refused by a rate limit, by type and name (for metrics). */

@@ -41,6 +41,13 @@ class DocumentView {
   readonly existsIn = new Set<string>();
   readonly dataByKey = new Map<string, Providers>();
 
+  /** What the client sees of this document (Meteor's getFields): each field's leading value. */
+  visibleFields(): Fields {
+    const fields: Fields = {};
+    for (const [key, providers] of this.dataByKey) fields[key] = providers instanceof Map ? firstOf(providers).value : providers.value;
+    return fields;
+  }
+
   clearField(handle: string, key: string, collector: Fields): void {
     const providers = this.dataByKey.get(key);
     if (!providers) return;
@@ -89,6 +96,19 @@ class DocumentView {
   }
 }
 
+const NO_COLLECTIONS: ReadonlyMap<string, Map<string, DocumentView>> = new Map();
+
+/** Meteor's diffDocument (DiffSequence.diffObjects): a `changed` with only what differs, if anything does. */
+function sendFieldDiff(collection: string, id: string, before: Fields, after: Fields, out: MergeBoxOutput): void {
+  const fields: Fields = {};
+  for (const [key, value] of Object.entries(before)) {
+    if (!Object.hasOwn(after, key)) fields[key] = undefined;
+    else if (!EJSON.equals(value as never, after[key] as never)) fields[key] = after[key];
+  }
+  for (const [key, value] of Object.entries(after)) if (!Object.hasOwn(before, key)) fields[key] = value;
+  if (Object.keys(fields).length) out.sendChanged(collection, id, fields);
+}
+
 export class MergeBox {
   private readonly collections = new Map<string, Map<string, DocumentView>>();
 
@@ -132,6 +152,32 @@ export class MergeBox {
     const collector: Fields = {};
     for (const key of [...view.dataByKey.keys()]) view.clearField(handle, key, collector);
     this.emitChanged(collection, id, collector);
+  }
+
+  /**
+   * Send `out` what turns the client's view `before` into `after`: Meteor's
+   * _diffCollectionViews, used once a userId change has rerun the
+   * subscriptions into a fresh box. Meteor's order: per collection of
+   * `before`, `changed` (only differing fields; a gone field as undefined,
+   * i.e. `cleared`) or `removed` in its order, then that collection's new
+   * documents; then collections only `after` has. Either box may be null
+   * (never allocated: nothing published).
+   */
+  static sendDiff(before: MergeBox | null, after: MergeBox | null, out: MergeBoxOutput): void {
+    const previous = before?.collections ?? NO_COLLECTIONS;
+    const now = after?.collections ?? NO_COLLECTIONS;
+    for (const [collection, oldDocs] of previous) {
+      const newDocs = now.get(collection);
+      for (const [id, oldView] of oldDocs) {
+        const newView = newDocs?.get(id);
+        if (newView) sendFieldDiff(collection, id, oldView.visibleFields(), newView.visibleFields(), out);
+        else out.sendRemoved(collection, id);
+      }
+      if (newDocs) for (const [id, view] of newDocs) if (!oldDocs.has(id)) out.sendAdded(collection, id, view.visibleFields());
+    }
+    for (const [collection, newDocs] of now) {
+      if (!previous.has(collection)) for (const [id, view] of newDocs) out.sendAdded(collection, id, view.visibleFields());
+    }
   }
 
   get documentCount(): number {

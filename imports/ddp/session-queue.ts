@@ -41,10 +41,15 @@ export class SessionQueue<T> {
     return this.items.length - this.head;
   }
 
-  /** Returns false (and drops the item) when the queue is full or closed. */
-  push(item: T, size = 0): boolean {
+  /**
+   * Returns false (and drops the item) when the queue is full or closed.
+   * `bounded: false` skips the bounds (never the close): for the server's own
+   * tasks, which a client filling its queue must not crowd out.
+   */
+  push(item: T, size = 0, bounded = true): boolean {
+    if (this.closed) return false;
     // An item that finds the queue empty is bounded by the frame limit alone.
-    if (this.closed || this.length >= this.maxLength || (this.length > 0 && this.queuedBytes + size > this.maxBytes)) return false;
+    if (bounded && (this.length >= this.maxLength || (this.length > 0 && this.queuedBytes + size > this.maxBytes))) return false;
     this.items.push(item);
     this.sizes.push(size);
     this.queuedBytes += size;

@@ -1,16 +1,19 @@
 import type { ClientMistakeLog } from '../log/client-mistake-log';
 import type { Logger } from '../log/logger';
 import type { ConnectionHandle } from './connection-handle';
-import type { MethodContext, MethodHandler, PublishHandler } from './contexts';
+import type { MethodHandler, PublishHandler } from './contexts';
 import { Heartbeat, type HeartbeatTarget } from './heartbeat';
-import { MergeBox, type Fields, type MergeBoxOutput } from './merge-box';
+import type { MergeBox } from './merge-box';
 import { DdpErrors, toClientError, type ProtocolErrorReason } from './meteor-error';
+import { MethodInvocation, type UserIdOwner } from './method-invocation';
 import type { DdpServerOptions } from './options';
 import type { DdpRateLimiter } from './rate-limiter';
 import type { DdpObservers } from './server-observers';
 import { SessionQueue, type QueueRunner } from './session-queue';
-import { Subscription, type SubscriptionHost } from './subscription';
+import { SessionSubscriptions, type SubscriptionsOwner } from './session-subscriptions';
+import type { Subscription } from './subscription';
 import type { TransportSocket } from './transports/transport-socket';
+import { checkUserId, rerunForUserId, type UserIdChangeHost } from './user-id-change';
 import { echoOffendingMessage, stringifyDdp, type DdpMessage } from './wire';
 
 export type SessionCloseReason =
@@ -32,32 +35,47 @@ export interface SessionRegistry {
   /** Told each registered method's duration (metrics); optional so bare registries in tests need none. */
   readonly observers?: Pick<DdpObservers, 'methodFinished'>;
   sessionClosed(session: Session, reason: SessionCloseReason): void;
+  /** Told a real userId change before the subscriptions rerun; the change waits for it. Never rejects. */
+  userIdChanged?(connection: ConnectionHandle, userId: string | null, previous: string | null): Promise<void>;
 }
 
-/**
- * One DDP session (Meteor's Session): the serial message queue, the heartbeat,
- * the merge box, named subscriptions and method calls, and the connection
- * handle. Created after a successful `connect`; the socket-level checks before
- * that live in the server.
- */
 /** A message waiting in the session's queue, with its frame's length (for the byte bound and the error echo). */
 interface InboundMessage {
   msg: DdpMessage;
   frameLength: number;
 }
 
-export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<InboundMessage>, HeartbeatTarget {
+/** A server-initiated userId change (DdpServer.setUserIdOf), run in turn with the client's messages. */
+interface UserIdTask {
+  userId: string | null;
+  settle(ran: boolean): void;
+}
+
+type SessionTask = InboundMessage | UserIdTask;
+
+/**
+ * One DDP session (Meteor's Session): the serial message queue, the heartbeat,
+ * method calls, the userId and its changes (user-id-change.ts), and the
+ * connection handle; named subscriptions and the merge box live in
+ * session-subscriptions.ts. Created after a successful `connect`; the
+ * socket-level checks before that live in the server.
+ */
+export class Session implements SubscriptionsOwner, QueueRunner<SessionTask>, HeartbeatTarget, UserIdOwner, UserIdChangeHost {
   readonly connection: ConnectionHandle;
   private closed = false;
-  private readonly queue: SessionQueue<InboundMessage>;
+  private readonly queue: SessionQueue<SessionTask>;
   /** Methods started and not yet answered: more than one only when methods call `unblock()`. */
   private runningMethods = 0;
   private readonly heartbeat: Heartbeat | null;
   /** `pre1` only, which has no heartbeat: inbound silence of `pre1IdleTimeoutMs` closes the session. */
   private readonly idleTimer: NodeJS.Timeout | null;
-  // Allocated on first use: most presence clients never subscribe.
-  private mergeBox: MergeBox | null = null;
-  private subs: Map<string, Subscription> | null = null;
+  /** Allocated on first use: most presence clients never subscribe. */
+  private subscriptions: SessionSubscriptions | null = null;
+  private currentUserId: string | null = null;
+  /** The last userId change queued (user-id-change.ts); null when none is pending. */
+  private userIdChangeTail: Promise<void> | null = null;
+  /** setUserIdOf tasks still queued, so a close can settle them with false. */
+  private userIdTasks: Set<UserIdTask> | null = null;
   /** One callback is kept bare (the common case: the presence app's), more in an array. */
   private closeCallbacks: (() => void) | Array<() => void> | null = null;
   private readonly log: Logger;
@@ -85,7 +103,7 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
         else session.closeCallbacks.push(callback);
       },
     };
-    this.queue = new SessionQueue<InboundMessage>(
+    this.queue = new SessionQueue<SessionTask>(
       this,
       options.maxQueuedMessagesPerSession,
       options.maxQueuedBytesPerSession,
@@ -109,13 +127,18 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
     return this.closed;
   }
 
+  /** Who is logged in on this session; null until setUserId, and again only by setUserId(null). */
+  get userId(): string | null {
+    return this.currentUserId;
+  }
+
   get transport(): TransportSocket['transport'] {
     return this.socket.transport;
   }
 
   /** Names of this session's live subscriptions (read at metrics scrape time; registered names only). */
   *subscriptionNames(): IterableIterator<string> {
-    if (this.subs) for (const sub of this.subs.values()) yield sub.name;
+    if (this.subscriptions) yield* this.subscriptions.names();
   }
 
   /** Entry point for every parsed message after `connect`. */
@@ -174,19 +197,19 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
     if (this.closed) return;
     this.closed = true;
     this.queue.close();
+    if (this.userIdTasks) for (const task of this.userIdTasks) task.settle(false);
+    this.userIdTasks = null;
     this.heartbeat?.stop();
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.mergeBox = null;
+    this.subscriptions?.dropView();
     this.socket.close();
     this.registry.sessionClosed(this, reason);
     // Meteor defers this so whoever closed the session does not wait on app
     // callbacks: subscriptions' onStop first, then the connection's onClose.
     setImmediate(() => {
-      const subs = this.subs;
       const callbacks = this.closeCallbacks;
-      this.subs = null;
       this.closeCallbacks = null;
-      if (subs) for (const sub of subs.values()) sub.deactivate();
+      this.subscriptions?.deactivateAll();
       if (typeof callbacks === 'function') this.runCloseCallback(callbacks);
       else if (callbacks) for (const callback of callbacks) this.runCloseCallback(callback);
     });
@@ -201,19 +224,7 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
     }
   }
 
-  // ---- MergeBoxOutput, HeartbeatTarget, QueueRunner --------------------
-
-  sendAdded(collection: string, id: string, fields: Fields): void {
-    this.send({ msg: 'added', collection, id, fields });
-  }
-
-  sendChanged(collection: string, id: string, fields: Fields): void {
-    this.send({ msg: 'changed', collection, id, fields });
-  }
-
-  sendRemoved(collection: string, id: string): void {
-    this.send({ msg: 'removed', collection, id });
-  }
+  // ---- HeartbeatTarget, QueueRunner --------------------------------------
 
   sendPing(): void {
     this.send({ msg: 'ping' });
@@ -223,11 +234,14 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
     this.close('heartbeat timeout');
   }
 
-  onTaskError(error: unknown, item: InboundMessage): void {
-    this.log.error('Internal exception while processing message', { session: this.id, msg: item.msg.msg, error });
+  onTaskError(error: unknown, item: SessionTask): void {
+    const msg = 'msg' in item ? item.msg.msg : 'setUserIdOf';
+    this.log.error('Internal exception while processing message', { session: this.id, msg, error });
   }
 
-  runTask({ msg, frameLength }: InboundMessage, unblock: () => void): unknown {
+  runTask(task: SessionTask, unblock: () => void): unknown {
+    if (!('msg' in task)) return this.runUserIdTask(task);
+    const { msg, frameLength } = task;
     switch (msg.msg) {
       case 'method':
         // Queued methods are bounded by the queue; this bounds those that unblocked and still run.
@@ -239,7 +253,7 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
         return this.handleSub(msg, frameLength, unblock);
       case 'unsub':
         if (hasUnsendableId(msg)) this.registry.mistakes.report('non-string id', { session: this.id });
-        else this.stopSubscription(msg.id as string);
+        else this.unsub(msg.id as string);
         return undefined;
       default:
         this.sendError('Bad request', msg, frameLength);
@@ -272,19 +286,14 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
     }
     // livedata_server.js counts a call only once its handler exists, then
     // rejects the invocation: the fence arms (`updated`) before `result` goes.
-    const limited = this.registry.rateLimiter.limit('method', method, this.connection);
+    const limited = this.registry.rateLimiter.limit('method', method, this.connection, this.currentUserId);
     if (limited) {
       this.send({ msg: 'updated', methods: [id] });
       this.send({ msg: 'result', id, error: limited.toWire() });
       return;
     }
-    const context: MethodContext = {
-      connection: this.connection,
-      userId: null,
-      isSimulation: false,
-      randomSeed: typeof msg.randomSeed === 'string' ? msg.randomSeed : null,
-      unblock,
-    };
+    const randomSeed = typeof msg.randomSeed === 'string' ? msg.randomSeed : null;
+    const context = new MethodInvocation(this, this.connection, randomSeed, unblock);
     const payload: Record<string, unknown> = { msg: 'result', id };
     const started = performance.now();
     try {
@@ -293,6 +302,9 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
     } catch (error) {
       payload.error = toClientError(error, `while invoking method '${method}'`, this.log);
     }
+    // Meteor reruns the subscriptions inside the method (its fence waits), so
+    // a change the handler started and did not await is still part of it.
+    await context.userIdChangesDone();
     this.registry.observers?.methodFinished(method, (performance.now() - started) / 1000);
     // DDP.md: "updated" once all the method's writes are visible to this
     // client. The stores notify observers synchronously inside each write, so
@@ -318,56 +330,87 @@ export class Session implements SubscriptionHost, MergeBoxOutput, QueueRunner<In
       return;
     }
     // Subs are idempotent: a repeated id is ignored (matters on reconnect).
-    this.subs ??= new Map();
-    if (this.subs.has(id)) return;
-    if (this.subs.size >= this.options.maxSubscriptionsPerSession) return this.closeForMistake('too many subscriptions', 'too many subscriptions');
+    const subs = (this.subscriptions ??= new SessionSubscriptions(this, this.log));
+    if (subs.has(id)) return;
+    if (subs.size >= this.options.maxSubscriptionsPerSession) return this.closeForMistake('too many subscriptions', 'too many subscriptions');
     // livedata_server.js: after the lookup and the repeated-id check, so neither is counted.
-    const limited = this.registry.rateLimiter.limit('subscription', name, this.connection);
+    const limited = this.registry.rateLimiter.limit('subscription', name, this.connection, this.currentUserId);
     if (limited) {
       this.send({ msg: 'nosub', id, error: limited.toWire() });
       return;
     }
-    const sub = new Subscription(this, handler, id, (params as unknown[] | undefined) ?? [], name);
+    const sub = subs.add(handler, id, (params as unknown[] | undefined) ?? [], name, this.currentUserId);
     sub.unblock = unblock;
-    this.subs.set(id, sub);
     await sub.run();
   }
 
-  // ---- SubscriptionHost -------------------------------------------------
+  // ---- userId (user-id-change.ts) ----------------------------------------
 
-  added(handle: string, collection: string, id: string, fields: Fields): void {
-    if (!this.closed) (this.mergeBox ??= new MergeBox(this)).added(handle, collection, id, fields);
+  /**
+   * Meteor's _setUserId, for `this.setUserId` in a method: set the userId at
+   * once, then rerun the subscriptions after any change still running (one at
+   * a time). Throws for a bad id; the promise never rejects. A closed session
+   * ignores it.
+   */
+  setUserId(userId: string | null): Promise<void> {
+    checkUserId(userId);
+    if (this.closed) return Promise.resolve();
+    const previous = this.currentUserId;
+    this.currentUserId = userId;
+    const run = () => rerunForUserId(this, userId, previous);
+    const change = this.userIdChangeTail ? this.userIdChangeTail.then(run) : run();
+    this.userIdChangeTail = change;
+    void change.then(() => {
+      if (this.userIdChangeTail === change) this.userIdChangeTail = null;
+    });
+    return change;
   }
 
-  changed(handle: string, collection: string, id: string, fields: Fields): void {
-    if (!this.closed) (this.mergeBox ??= new MergeBox(this)).changed(handle, collection, id, fields);
+  /**
+   * DdpServer.setUserIdOf: the change waits its turn in the session's queue,
+   * so it never lands in the middle of a method. Resolves false if the
+   * session closed before it ran.
+   */
+  setUserIdInTurn(userId: string | null): Promise<boolean> {
+    checkUserId(userId);
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((settle) => {
+      const task: UserIdTask = { userId, settle };
+      (this.userIdTasks ??= new Set()).add(task);
+      // Past the queue's bounds: a client flooding its queue must not hold off its own logout.
+      this.queue.push(task, 0, false);
+    });
   }
 
-  removed(handle: string, collection: string, id: string): void {
-    if (!this.closed) (this.mergeBox ??= new MergeBox(this)).removed(handle, collection, id);
+  private async runUserIdTask(task: UserIdTask): Promise<void> {
+    this.userIdTasks?.delete(task);
+    if (this.userIdTasks?.size === 0) this.userIdTasks = null;
+    if (this.closed) return task.settle(false);
+    await this.setUserId(task.userId);
+    task.settle(true);
   }
 
-  sendReady(subId: string): void {
-    this.send({ msg: 'ready', subs: [subId] });
+  beginRerun(userId: string | null): { clientView: MergeBox | null; rerun: Subscription[] } {
+    // A session without subscriptions gets its (empty) view now: one subscribed after the method's unblock must be held back too.
+    return (this.subscriptions ??= new SessionSubscriptions(this, this.log)).beginRerun(userId);
   }
 
-  stopSubscription(subId: string, error?: unknown): void {
-    const sub = typeof subId === 'string' ? this.subs?.get(subId) : undefined;
-    if (sub) {
-      sub.removeAllDocuments();
-      sub.deactivate();
-      this.subs!.delete(subId);
-    }
-    const response: Record<string, unknown> = { msg: 'nosub', id: subId };
-    if (error) {
-      const context = sub ? `from sub ${sub.name} id ${subId}` : `from sub id ${subId}`;
-      response.error = toClientError(error, context, this.log);
-    }
-    this.send(response);
+  notifyUserIdChange(userId: string | null, previous: string | null): Promise<void> {
+    return this.registry.userIdChanged?.(this.connection, userId, previous) ?? Promise.resolve();
   }
 
-  logStopCallbackError(error: unknown, subId: string): void {
-    this.log.error('onStop callback failed', { session: this.id, sub: subId, error });
+  endRerun(clientView: MergeBox | null): void {
+    this.subscriptions?.endRerun(clientView);
+  }
+
+  logRerunError(error: unknown): void {
+    this.log.error('Rerunning subscriptions for a userId change failed', { session: this.id, error });
+  }
+
+  /** DDP.md "unsub": `nosub` even for an unknown id, as Meteor does. */
+  private unsub(subId: string): void {
+    if (this.subscriptions) this.subscriptions.stopSubscription(subId);
+    else this.send({ msg: 'nosub', id: subId });
   }
 }
 

@@ -22,7 +22,6 @@ export interface SubscriptionHost {
  * send `removed` for them, and ignores everything once deactivated.
  */
 export class Subscription implements PublishContext {
-  readonly userId = null;
   readonly handle: string;
   unblock: () => void = () => {};
   private deactivated = false;
@@ -36,15 +35,26 @@ export class Subscription implements PublishContext {
     readonly id: string,
     private readonly params: unknown[],
     readonly name: string,
+    /** Fixed per run: a userId change reruns the handler in a new Subscription (`recreate`). */
+    readonly userId: string | null,
   ) {
     this.handle = 'N' + id;
+  }
+
+  /**
+   * Meteor's _recreate: the same id, name, handler and params, for the new
+   * user; not a clone (no documents, callbacks or stopped state).
+   */
+  recreate(userId: string | null): Subscription {
+    return new Subscription(this.host, this.handler, this.id, this.params, this.name, userId);
   }
 
   get connection(): ConnectionHandle {
     return this.host.connection;
   }
 
-  private get inactive(): boolean {
+  /** Stopped, deactivated (unsub, close, a userId rerun) or its session closed: it publishes nothing more. */
+  get inactive(): boolean {
     return this.deactivated || this.host.isClosed;
   }
 

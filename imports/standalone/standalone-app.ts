@@ -70,8 +70,6 @@ export interface StandaloneOverrides {
   peoplePolicy?: PeoplePolicy;
 }
 
-/** Meteor's accounts-base default for `login`: 5 calls per 10 s per connection. */
-export const LOGIN_RATE_LIMIT = { numRequests: 5, timeIntervalMs: 10_000 } as const;
 
 export const CONNECTED_USERS_COLLECTION = PRESENCE_NAMES.collection;
 /** client/dist of this project, found from wherever this module runs (sources via tsx, or the dist/ bundle). */
@@ -112,11 +110,9 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
       });
   const loginHandlers = [...(overrides.loginHandlers ?? []), ...(config.jwt ? [createJwtLoginHandler({ ...config.jwt, log })] : [])];
   if (loginHandlers.length > 0) {
-    const accounts = registerStandaloneAccounts(ddp, { handlers: loginHandlers, log });
+    // With Meteor's accounts-base rate limit on `login` (5 per 10 s per connection), unless rate limits are off.
+    const accounts = registerStandaloneAccounts(ddp, { handlers: loginHandlers, log, loginRateLimit: overrides.rateLimits === false ? null : undefined });
     cleanups.push(() => accounts.stop());
-    if (overrides.rateLimits !== false) {
-      meteor.DDPRateLimiter.addRule({ type: 'method', name: PRESENCE_NAMES.loginMethod, connectionId: () => true }, LOGIN_RATE_LIMIT.numRequests, LOGIN_RATE_LIMIT.timeIntervalMs);
-    }
   }
   const presence = composed?.presence ?? null;
   const bridge = composed?.bridge ?? null;

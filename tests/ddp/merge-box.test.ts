@@ -81,3 +81,62 @@ describe('MergeBox (Meteor SessionCollectionView semantics)', () => {
     assert.deepEqual(out.at(-1), ['removed', 'total']);
   });
 });
+
+describe('MergeBox.sendDiff (Meteor _diffCollectionViews, for userId reruns)', () => {
+  const silent = { sendAdded() {}, sendChanged() {}, sendRemoved() {} };
+  function recordingOut() {
+    const out: Array<[string, string, string, Fields?]> = [];
+    return {
+      out,
+      sink: {
+        sendAdded: (c: string, id: string, f: Fields) => out.push(['added', c, id, f]),
+        sendChanged: (c: string, id: string, f: Fields) => out.push(['changed', c, id, f]),
+        sendRemoved: (c: string, id: string) => out.push(['removed', c, id]),
+      },
+    };
+  }
+
+  test('only the difference goes out, in Meteor order: per old collection changed/removed, then its new documents; then new collections', () => {
+    const before = new MergeBox(silent);
+    before.added('N1', 'c', 'same', { a: 1, b: { deep: [1] } });
+    before.added('N1', 'c', 'edit', { a: 1, gone: true, keep: 'k' });
+    before.added('N1', 'c', 'old', { a: 1 });
+    before.added('N1', 'lost', 'x', {});
+    const after = new MergeBox(silent);
+    after.added('N1', 'fresh', 'f', { z: 1 });
+    after.added('N1', 'c', 'new', { a: 2 });
+    after.added('N1', 'c', 'edit', { a: 2, keep: 'k', extra: 3 });
+    after.added('N1', 'c', 'same', { b: { deep: [1] }, a: 1 });
+    const { out, sink } = recordingOut();
+    MergeBox.sendDiff(before, after, sink);
+    assert.deepEqual(out, [
+      ['changed', 'c', 'edit', { a: 2, gone: undefined, extra: 3 }],
+      ['removed', 'c', 'old'],
+      ['added', 'c', 'new', { a: 2 }],
+      ['removed', 'lost', 'x'],
+      ['added', 'fresh', 'f', { z: 1 }],
+    ]);
+  });
+
+  test('the diff compares what the client sees: the leading provider of each field', () => {
+    const before = new MergeBox(silent);
+    before.added('N1', 'c', 'd', { a: 1 });
+    before.added('N2', 'c', 'd', { a: 2 });
+    const after = new MergeBox(silent);
+    after.added('N2', 'c', 'd', { a: 2 });
+    after.added('N1', 'c', 'd', { a: 1 });
+    const { out, sink } = recordingOut();
+    MergeBox.sendDiff(before, after, sink);
+    assert.deepEqual(out, [['changed', 'c', 'd', { a: 2 }]]);
+  });
+
+  test('a missing box is an empty view', () => {
+    const box = new MergeBox(silent);
+    box.added('N1', 'c', 'd', { a: 1 });
+    const { out, sink } = recordingOut();
+    MergeBox.sendDiff(null, null, sink);
+    MergeBox.sendDiff(null, box, sink);
+    MergeBox.sendDiff(box, null, sink);
+    assert.deepEqual(out, [['added', 'c', 'd', { a: 1 }], ['removed', 'c', 'd']]);
+  });
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StoreCollection } from '../../imports/store/collection';
 
-type Row = { _id: string; group: string; n: number; secret?: string };
+type Row = { _id: string; group: string; n: number; secret?: string; idle?: boolean; at?: Date; accountId?: string };
 
 /**
  * The behaviour every store must have (memory, mongo): one suite, run
