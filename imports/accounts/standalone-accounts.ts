@@ -22,7 +22,8 @@ import { runLoginHandlers, type LoginHandler } from './login-handler';
  * - `logout()`: the session is anonymous again; returns nothing.
  * A login with `expiresAt` ends there on its own (login-expiry.ts).
  * `login` is rate limited per connection as accounts-base does by default
- * (`addDefaultRateLimit`: 5 calls per 10 s), unless `loginRateLimit: null`.
+ * (`addDefaultRateLimit`: 5 calls per 10 s), and so is `logout` (each reruns
+ * the session's subscriptions), unless `loginRateLimit: null`.
  *
  * Example:
  *   const accounts = registerStandaloneAccounts(ddp, { handlers: [createJwtLoginHandler({ secret, log })], log });
@@ -36,7 +37,7 @@ export interface StandaloneAccountsOptions {
   handlers: readonly LoginHandler[];
   log: Logger;
   expiry?: Partial<LoginExpiryOptions>;
-  /** Calls of `login` per connection per window; null: no rule. Default `DEFAULT_LOGIN_RATE_LIMIT`. */
+  /** Calls of `login`, and of `logout`, per connection per window; null: no rule. Default `DEFAULT_LOGIN_RATE_LIMIT`. */
   loginRateLimit?: LoginRateLimit | null;
 }
 
@@ -74,14 +75,18 @@ export function registerStandaloneAccounts(
     if (!(await ddp.setUserIdOf(connection.id, null))) log.debug('Expired login: session already gone', { session: connection.id });
   }, log, expiry);
   const userIdWatch = ddp.onUserIdChange((connection, userId) => logins.userIdChanged(connection, userId));
-  const rateLimitRule = loginRateLimit
-    ? ddp.rateLimiter.api.addRule(
-        // Same matcher as accounts-base: any user, any address, each connection its own counter.
-        { userId: null, clientAddress: null, type: 'method', name: PRESENCE_NAMES.loginMethod, connectionId: () => true },
-        loginRateLimit.numRequests,
-        loginRateLimit.timeIntervalMs,
+  // `logout` gets the same limit, which Meteor's defaults do not give it: each one reruns every subscription
+  // of its session, so 2,000 pipelined logouts over 500 subscriptions stalled other sessions ~300 ms.
+  const rateLimitRules = loginRateLimit
+    ? [PRESENCE_NAMES.loginMethod, PRESENCE_NAMES.logoutMethod].map((name) =>
+        ddp.rateLimiter.api.addRule(
+          // Same matcher as accounts-base: any user, any address, each connection its own counter.
+          { userId: null, clientAddress: null, type: 'method', name, connectionId: () => true },
+          loginRateLimit.numRequests,
+          loginRateLimit.timeIntervalMs,
+        ),
       )
-    : null;
+    : [];
   let stopped = false;
 
   ddp.methods({
@@ -114,7 +119,7 @@ export function registerStandaloneAccounts(
       stopped = true;
       userIdWatch.stop();
       logins.stop();
-      if (rateLimitRule) ddp.rateLimiter.api.removeRule(rateLimitRule);
+      for (const rule of rateLimitRules) ddp.rateLimiter.api.removeRule(rule);
     },
   };
 }

@@ -39,10 +39,14 @@ export function publishMonitorList(
   const scheduler = pacing instanceof PublishScheduler ? pacing : processPublishScheduler(pacing);
   const out = new BatchedPublisher(sub, collection, scheduler);
   let stopHandle: (() => void) | null = null;
+  // Set once the subscription stops. A subscription may stop before its start runs (its session closed while
+  // the handler awaited the policy or other instances' records): the start must then observe nothing, for ever.
+  let stopped = false;
   // The start (observe's replay, or a window's scan: O(records)) waits for its turn too: 50 monitors
   // subscribing in one read of their sockets would otherwise snapshot 19,000 records each in that turn.
   const start = new PacedStep(
     () => {
+      if (stopped) return;
       if (options.limit !== undefined) stopHandle = followWindow(view, options, options.limit, out);
       else if (selectsEverything(options)) stopHandle = followAll(view, out);
       else stopHandle = followMatches(view, options, out);
@@ -51,12 +55,13 @@ export function publishMonitorList(
     () => view.count,
     (error) => out.fail(error),
   );
+  scheduler.add(start);
   sub.onStop(() => {
+    stopped = true;
     scheduler.remove(start);
     stopHandle?.();
     out.stop();
   });
-  scheduler.add(start);
 }
 
 function followAll(view: PresenceView, out: BatchedPublisher): () => void {

@@ -59,8 +59,12 @@ export function publishPeople(
   const wanted = options.accountIds;
   const matches = (accountId: string) => !wanted || wanted.has(accountId);
   let handle: { stop(): void } | null = null;
+  // Set once the subscription stops. A subscription may stop before its start runs (its session closed while
+  // the handler awaited the policy or other instances' records): the start must then observe nothing, for ever.
+  let stopped = false;
   const start = new PacedStep(
     () => {
+      if (stopped) return;
       if (wanted && wanted.size < people.size) {
         for (const id of wanted) {
           const doc = people.get(id);
@@ -79,12 +83,13 @@ export function publishPeople(
     () => (wanted ? Math.min(wanted.size, people.size) : people.size),
     (error) => out.fail(error),
   );
+  scheduler.add(start);
   sub.onStop(() => {
+    stopped = true;
     scheduler.remove(start);
     handle?.stop();
     out.stop();
   });
-  scheduler.add(start);
 }
 
 function fieldsOf(doc: PersonDocument): PersonFields {

@@ -133,6 +133,15 @@ export interface DdpServerOptions {
    * the process alive that long after the last client.
    */
   sockjsDisconnectDelayMs: number;
+  /**
+   * When a method changes the session's userId, its `updated` waits until
+   * every rerun subscription is ready or stopped, at most this long (a
+   * publication that sends its documents over later turns, and calls `ready`
+   * after them, is then complete before the diff is sent: no removed-then-
+   * added flash). Meteor waits for the handlers only; a publication that
+   * never calls `ready` costs a change this long.
+   */
+  userIdRerunReadyTimeoutMs: number;
   /** Client mistakes (bad frames, malformed messages) are logged at most once per kind per this window, with a count of those suppressed. */
   clientErrorLogIntervalMs: number;
   /** Path prefix from ROOT_URL, e.g. "/app" serves `/app/websocket` and `/app/sockjs`. */
@@ -168,6 +177,7 @@ export const defaultDdpServerOptions: Readonly<DdpServerOptions> = Object.freeze
   httpForwardedCount: 0,
   sockjsDisconnectDelayMs: 60_000,
   clientErrorLogIntervalMs: 10_000,
+  userIdRerunReadyTimeoutMs: 5_000,
   pathPrefix: '',
 });
 

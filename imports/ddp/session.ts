@@ -403,6 +403,10 @@ export class Session implements SubscriptionsOwner, QueueRunner<SessionTask>, He
     this.subscriptions?.endRerun(clientView);
   }
 
+  get rerunReadyTimeoutMs(): number {
+    return this.options.userIdRerunReadyTimeoutMs;
+  }
+
   logRerunError(error: unknown): void {
     this.log.error('Rerunning subscriptions for a userId change failed', { session: this.id, error });
   }

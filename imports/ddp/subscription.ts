@@ -26,6 +26,8 @@ export class Subscription implements PublishContext {
   unblock: () => void = () => {};
   private deactivated = false;
   private isReady = false;
+  /** Who waits for `readyOrStopped` (a userId change's rerun); null when nobody does. */
+  private settledWaiters: Array<() => void> | null = null;
   private stopCallbacks: Array<() => void> = [];
   private readonly documents = new Map<string, Set<string>>();
 
@@ -117,6 +119,30 @@ export class Subscription implements PublishContext {
     if (this.inactive || this.isReady) return;
     this.isReady = true;
     this.host.sendReady(this.id);
+    this.settle();
+  }
+
+  /**
+   * Resolves once this run is ready or stopped, or after `timeoutMs`: a
+   * userId change waits for it before it sends the diff (user-id-change.ts).
+   */
+  readyOrStopped(timeoutMs: number): Promise<void> {
+    if (this.isReady || this.inactive) return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      timer = setTimeout(done, timeoutMs);
+      (this.settledWaiters ??= []).push(done);
+    });
+  }
+
+  private settle(): void {
+    const waiters = this.settledWaiters;
+    this.settledWaiters = null;
+    if (waiters) for (const done of waiters) done();
   }
 
   error(error: unknown): void {
@@ -148,6 +174,7 @@ export class Subscription implements PublishContext {
     const callbacks = this.stopCallbacks;
     this.stopCallbacks = [];
     for (const callback of callbacks) this.runStopCallback(callback);
+    this.settle();
   }
 
   private runStopCallback(callback: () => void): void {
