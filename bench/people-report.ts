@@ -19,6 +19,7 @@ export function renderPeopleReport(r: PeopleResult): string {
   lines.push('');
   lines.push(
     `- Medians: anonymous ${r.medianAnonymousPerSecond ?? '–'}/s (CPU ${r.medianAnonymousCpuMsPer1000 ?? '–'} ms per 1,000), login ${r.medianLoginPerSecond ?? '–'}/s (CPU ${r.medianLoginCpuMsPer1000 ?? '–'} ms per 1,000); ratio **${r.ratio ?? '–'}** (target ≥ ${r.targets.minRatio}).`,
+    `- One request for comparison: anonymous + one pipelined \`getSessionId\` ${r.medianMethodPerSecond ?? '–'}/s (CPU ${r.medianMethodCpuMsPer1000 ?? '–'} ms per 1,000); login ÷ that ${r.ratioToMethod ?? '–'} (no target).`,
   );
   lines.push(r.pass ? '- All targets met.' : `- **Missed**: ${r.failures.join('; ')}.`);
   return lines.join('\n');

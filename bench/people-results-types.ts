@@ -6,7 +6,8 @@ export interface PeopleTargets {
   minRatio: number;
 }
 
-export type PeopleRunKind = 'anonymous' | 'login';
+/** `method`: anonymous, with one `getSessionId` call pipelined after `connect` (the cost of any one request, for comparison). */
+export type PeopleRunKind = 'anonymous' | 'method' | 'login';
 
 /** One timed ramp of `target` connections, then all of them closed. */
 export interface PeopleRunFigure {
@@ -58,6 +59,11 @@ export interface PeopleResult {
   ratio: number | null;
   medianAnonymousCpuMsPer1000: number | null;
   medianLoginCpuMsPer1000: number | null;
+  /** The `method` runs: anonymous plus one pipelined `getSessionId` (informative; no target). */
+  medianMethodPerSecond: number | null;
+  medianMethodCpuMsPer1000: number | null;
+  /** medianLoginPerSecond / medianMethodPerSecond: what login and presence cost over any one request. */
+  ratioToMethod: number | null;
   /** The server's last log lines (warnings and errors). */
   serverLog: string[];
   /** Why the section broke down, if it did. */

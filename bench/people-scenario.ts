@@ -6,7 +6,9 @@
  * `list.connectedUsers.count` for the whole section, so the people view is
  * live and published. Then, alternated to cancel drift on a noisy machine:
  * 1. anonymous: a ramp of `connections` (connect → `connected`), all closed;
- * 2. login: a ramp of `connections`, each sending `login` with `[{ jwt }]`
+ * 2. method: the same, each calling `getSessionId` right after its `connect`
+ *    frame (informative: what any one request costs over a bare connect);
+ * 3. login: a ramp of `connections`, each sending `login` with `[{ jwt }]`
  *    right after its `connect` frame (as Meteor's client does on a reconnect
  *    with its resume token), counted when the login's `result` arrives;
  *    `connections / 2` accounts, two connections (tabs) each, so the people
@@ -15,7 +17,8 @@
  * monitor's people are gone (records and people left must be 0); after each
  * login ramp, until the monitor sees `connections / 2` people.
  * The tokens are signed in the load workers once, before any ramp (untimed).
- * Ratio: median login rate ÷ median anonymous rate, target ≥ 0.90.
+ * Ratio: median login rate ÷ median anonymous rate, target ≥ 0.90; also
+ * login ÷ method, with no target.
  * Source addresses: 127.0.6.x (load workers .1 and up, the monitors .250).
  * Profiling: BENCH_PEOPLE_CPU_PROF=<dir> starts the server with the inspector
  * on (NODE_OPTIONS=--inspect=127.0.0.1:0; Node refuses --cpu-prof there) and
@@ -71,6 +74,7 @@ export async function runPeopleScenario(plan: PeoplePlan, log: Log): Promise<Peo
     connections: plan.connections, accounts, pairs: plan.pairs, loadWorkers: plan.loadWorkers, concurrency: CONCURRENCY,
     targets: PEOPLE_TARGETS, loadAverage: loadavg().map((x) => round(x, 2)!), warmupConnections: plan.warmup, signMs: null, runs: [],
     medianAnonymousPerSecond: null, medianLoginPerSecond: null, ratio: null, medianAnonymousCpuMsPer1000: null, medianLoginCpuMsPer1000: null,
+    medianMethodPerSecond: null, medianMethodCpuMsPer1000: null, ratioToMethod: null,
     serverLog: [], pass: false, failures: [], durationSeconds: 0,
   };
   const profileDir = process.env.BENCH_PEOPLE_CPU_PROF;
@@ -99,12 +103,12 @@ export async function runPeopleScenario(plan: PeoplePlan, log: Log): Promise<Peo
     monitor = await PeopleMonitor.open(server.url, MONITOR_ADDRESS, MONITOR_TOKEN);
     log(`people: ${plan.connections} connections per ramp, ${accounts} accounts; ${plan.pairs} pairs after a warm-up of ${plan.warmup} (load average ${result.loadAverage.join(' ')})`);
 
-    for (const kind of ['anonymous', 'login'] as const) {
+    for (const kind of ['anonymous', 'method', 'login'] as const) {
       const warm = await ramp(workers, server, monitor, plan, kind, 0, plan.warmup);
       log(`people: warm-up ${kind}: ${warm.opened} in ${warm.rampMs} ms${warm.firstFailure ? `; first failure: ${warm.firstFailure}` : ''}`);
     }
     pairs: for (let pair = 1; pair <= plan.pairs; pair++) {
-      for (const kind of ['anonymous', 'login'] as const) {
+      for (const kind of ['anonymous', 'method', 'login'] as const) {
         const run = await ramp(workers, server, monitor, plan, kind, pair, plan.connections, profiler);
         result.runs.push(run);
         log(
@@ -144,6 +148,7 @@ async function ramp(
     workers.map((w, i) =>
       w.request<{ opened: number; failed: number; firstError?: string }>({
         type: 'open', protocol: 'ddp', url: server.url, count: shares[i], concurrency: CONCURRENCY, login: kind === 'login',
+        call: kind === 'method' ? PRESENCE_NAMES.getSessionIdMethod : undefined,
       }),
     ),
   );
@@ -258,6 +263,10 @@ function summarize(r: PeopleResult): void {
   const cpu = (runs: PeopleRunFigure[]) => runs.map((x) => x.cpuMsPer1000Connects).filter((x): x is number => x !== null);
   r.medianAnonymousCpuMsPer1000 = round(median(cpu(anonymous)), 0);
   r.medianLoginCpuMsPer1000 = round(median(cpu(login)), 0);
+  const method = complete('method');
+  r.medianMethodPerSecond = round(median(method.map((x) => x.connectsPerSecond)), 0);
+  r.medianMethodCpuMsPer1000 = round(median(cpu(method)), 0);
+  r.ratioToMethod = r.medianMethodPerSecond && r.medianLoginPerSecond !== null ? round(r.medianLoginPerSecond / r.medianMethodPerSecond, 3) : null;
 }
 
 function failures(r: PeopleResult): string[] {
@@ -270,7 +279,7 @@ function failures(r: PeopleResult): string[] {
     if (run.recordsLeft) out.push(`${name}: ${run.recordsLeft} records left after every client had gone`);
     if (run.peopleLeft) out.push(`${name}: ${run.peopleLeft} people left after every client had gone`);
   }
-  const expectedRuns = r.pairs * 2;
+  const expectedRuns = r.pairs * 3;
   if (!r.error && r.runs.length < expectedRuns && r.runs.every((x) => x.opened === x.target)) out.push(`${r.runs.length} of ${expectedRuns} runs`);
   if (r.ratio === null) out.push('no ratio: a run of each kind must complete');
   else if (r.ratio < r.targets.minRatio) out.push(`login ÷ anonymous connect rate ${r.ratio} < ${r.targets.minRatio}`);

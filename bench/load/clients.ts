@@ -1,6 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { PRESENCE_NAMES } from '../../imports/app/wire-contract';
 
 /**
  * One held client connection, whatever the protocol: DDP over a raw
@@ -25,32 +24,33 @@ export interface MonitorEvents {
 }
 
 /**
- * Log in right after the handshake (DDP only), as Meteor's client does on a
- * reconnect with its resume token: the `login` method frame follows the
- * `connect` frame at once, without waiting for `connected`. The connection
- * opens when the login's `result` arrives; an error `result` fails it.
+ * One method call right after the handshake (DDP only), as Meteor's client
+ * sends `login` on a reconnect with its resume token: the method frame
+ * follows the `connect` frame at once, without waiting for `connected`. The
+ * connection opens when the call's `result` arrives; an error `result` fails
+ * it. E.g. `{ method: 'login', params: [{ jwt }] }` or `{ method: 'getSessionId', params: [] }`.
  */
-export interface LoginOption {
-  /** Sent as `login` params `[{ jwt }]` (the standalone app's JWT handler, PRESENCE_JWT_SECRET). */
-  jwt: string;
+export interface FirstCall {
+  method: string;
+  params: unknown[];
 }
 
 const CONNECT_FRAME = JSON.stringify({ msg: 'connect', version: '1', support: ['1', 'pre2', 'pre1'] });
 const PONG = '{"msg":"pong"}';
-const LOGIN_METHOD_ID = 'login';
+const FIRST_CALL_ID = 'first';
 
 export function openConnection(
   protocol: Protocol,
   url: string,
   localAddress: string,
   monitor?: { token: string; events: MonitorEvents },
-  login?: LoginOption,
+  login?: FirstCall,
 ): Promise<HeldConnection> {
-  if (login && protocol !== 'ddp') return Promise.reject(new Error(`login is DDP only, not ${protocol}`));
+  if (login && protocol !== 'ddp') return Promise.reject(new Error(`a first call is DDP only, not ${protocol}`));
   return protocol === 'ddp' ? openDdp(url, localAddress, monitor, login) : openSocketIo(url, localAddress, monitor);
 }
 
-function openDdp(url: string, localAddress: string, monitor?: { token: string; events: MonitorEvents }, login?: LoginOption): Promise<HeldConnection> {
+function openDdp(url: string, localAddress: string, monitor?: { token: string; events: MonitorEvents }, login?: FirstCall): Promise<HeldConnection> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { localAddress, perMessageDeflate: false });
     let session: string | null = null;
@@ -59,7 +59,7 @@ function openDdp(url: string, localAddress: string, monitor?: { token: string; e
     const held = (): HeldConnection => ({ id: session!, close: () => (ws.close(), closed), destroy: () => ws.terminate(), closed });
     ws.once('open', () => {
       ws.send(CONNECT_FRAME);
-      if (login) ws.send(JSON.stringify({ msg: 'method', method: PRESENCE_NAMES.loginMethod, params: [{ jwt: login.jwt }], id: LOGIN_METHOD_ID }));
+      if (login) ws.send(JSON.stringify({ msg: 'method', method: login.method, params: login.params, id: FIRST_CALL_ID }));
       if (monitor) ws.send(JSON.stringify({ msg: 'sub', id: 'm', name: 'list.connectedUsers', params: [{ token: monitor.token }] }));
     });
     ws.on('message', (data) => {
@@ -73,12 +73,12 @@ function openDdp(url: string, localAddress: string, monitor?: { token: string; e
       }
       if (loginPending && text.startsWith('{"msg":"result"')) {
         const frame = JSON.parse(text) as { id: string; error?: { error?: unknown; reason?: string; message?: string } };
-        if (frame.id !== LOGIN_METHOD_ID) return;
+        if (frame.id !== FIRST_CALL_ID) return;
         loginPending = false;
         if (!frame.error) return resolve(held());
         ws.terminate();
         const { error, reason, message } = frame.error;
-        return reject(new Error(`login: ${reason ?? message ?? 'error'} [${String(error)}]`));
+        return reject(new Error(`${login!.method}: ${reason ?? message ?? 'error'} [${String(error)}]`));
       }
       if (text.startsWith('{"msg":"ping"')) return void ws.send(PONG);
       if (!monitor) return;

@@ -3,7 +3,8 @@
  * 127.0.0.x source address (so no single address runs out of ephemeral
  * ports) and each under the per-process open-file limit. Driven over IPC:
  *   open     open `count` more connections, `concurrency` at a time; with `login: true`, each
- *            logs in right after its `connect` frame with the next token `signLogins` prepared
+ *            logs in right after its `connect` frame with the next token `signLogins` prepared;
+ *            with `call: '<method>'`, each calls that method (no params) right after it instead
  *   signLogins sign one HS256 JWT per entry of `accountIds` (`sub` = the entry), kept for the
  *            next `open`s with `login: true` (each of those starts again at the first token);
  *            signed here, before any timed ramp, so the ramp times the server, not the signing
@@ -17,12 +18,13 @@
  *            answer each one's close time in ms after `sinceEpochMs` (Date.now(); the drain section)
  */
 import { SignJWT } from 'jose';
+import { PRESENCE_NAMES } from '../../imports/app/wire-contract';
 import { ViewDigest } from '../view-digest';
 import { openConnection, type HeldConnection, type Protocol } from './clients';
 import { MonitorGroup } from './monitors';
 
 type Command =
-  | { id: number; type: 'open'; protocol: Protocol; url: string; count: number; concurrency: number; login?: boolean }
+  | { id: number; type: 'open'; protocol: Protocol; url: string; count: number; concurrency: number; login?: boolean; call?: string }
   | { id: number; type: 'signLogins'; secret: string; accountIds: string[]; expiresInSeconds: number }
   | { id: number; type: 'closeAll' }
   | { id: number; type: 'destroyAll' }
@@ -62,7 +64,7 @@ process.send!({ type: 'ready' });
 async function handle(command: Command): Promise<unknown> {
   switch (command.type) {
     case 'open':
-      return openMany(command.protocol, command.url, command.count, command.concurrency, command.login === true);
+      return openMany(command.protocol, command.url, command.count, command.concurrency, command.login === true, command.call);
     case 'signLogins':
       return signLogins(command.secret, command.accountIds, command.expiresInSeconds);
     case 'closeAll': {
@@ -106,7 +108,7 @@ async function signLogins(secret: string, accountIds: string[], expiresInSeconds
   return { signed: loginTokens.length, ms: performance.now() - started };
 }
 
-async function openMany(protocol: Protocol, url: string, count: number, concurrency: number, login = false) {
+async function openMany(protocol: Protocol, url: string, count: number, concurrency: number, login = false, call?: string) {
   if (login && loginTokens.length < count) throw new Error(`open with login: ${count} connections but ${loginTokens.length} tokens signed (signLogins first)`);
   const started = performance.now();
   let opened = 0;
@@ -118,7 +120,10 @@ async function openMany(protocol: Protocol, url: string, count: number, concurre
       const index = next++;
       try {
         const address = localAddresses[nextAddress++ % localAddresses.length]!;
-        const connection = await openConnection(protocol, url, address, undefined, login ? { jwt: loginTokens[index]! } : undefined);
+        const firstCall = login
+          ? { method: PRESENCE_NAMES.loginMethod, params: [{ jwt: loginTokens[index]! }] }
+          : call ? { method: call, params: [] } : undefined;
+        const connection = await openConnection(protocol, url, address, undefined, firstCall);
         void connection.closed.then(() => closedAt.set(connection, Date.now()));
         held.push(connection);
         opened++;
