@@ -166,3 +166,35 @@ describe('people: JWT login, list.onlineUsers, presence.setIdle, account hooks (
     client.close();
   });
 });
+
+describe('JWT login with a public key file (PRESENCE_JWT_PUBLIC_KEY_FILE), keys generated here', () => {
+  test('ES256 and RS256: a token signed with the private key logs in; one signed with another key gets 403; the issuer and audience are checked', async () => {
+    const { generateKeyPair, exportSPKI } = await import('jose');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'jwt-keys-'));
+    for (const alg of ['ES256', 'RS256'] as const) {
+      const { publicKey, privateKey } = await generateKeyPair(alg);
+      const other = await generateKeyPair(alg);
+      const keyFile = join(dir, `${alg}.pub`);
+      writeFileSync(keyFile, await exportSPKI(publicKey));
+      const app = await startAppForTest({ PRESENCE_JWT_PUBLIC_KEY_FILE: keyFile, PRESENCE_JWT_ISSUER: 'https://id.example', PRESENCE_JWT_AUDIENCE: 'presence' });
+      try {
+        const sign = (key: CryptoKey, claims: { iss?: string; aud?: string } = {}) =>
+          new SignJWT({}).setProtectedHeader({ alg }).setSubject('kim').setIssuer(claims.iss ?? 'https://id.example').setAudience(claims.aud ?? 'presence')
+            .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(key);
+        const { client } = await RawDdpClient.connect(app.wsUrl);
+        const bad = async (jwt: string) => ((await call(client, PRESENCE_NAMES.loginMethod, { jwt })).error as { error: number }).error;
+        assert.equal(await bad(await sign(other.privateKey)), 403, `${alg}: another key`);
+        assert.equal(await bad(await sign(privateKey, { iss: 'https://evil.example' })), 403, `${alg}: wrong issuer`);
+        assert.equal(await bad(await sign(privateKey, { aud: 'someone-else' })), 403, `${alg}: wrong audience`);
+        const ok = await call(client, PRESENCE_NAMES.loginMethod, { jwt: await sign(privateKey) });
+        assert.equal((ok.result as { id: string }).id, 'kim', `${alg}: ${JSON.stringify(ok)}`);
+        client.close();
+      } finally {
+        await app.close();
+      }
+    }
+  });
+});

@@ -54,6 +54,23 @@ describe('configuration, read as Meteor reads it', () => {
     assert.equal(loadConfig({ ...base, PORT: '4200', PRESENCE_INSTANCE_ID: 'mine' }, []).presence.instanceId, 'mine');
   });
 
+  test('JWT login (issue 14): off by default; a secret of at least 32 bytes, or a public key file read at start; both, or a bad path, refused', () => {
+    assert.equal(loadConfig(base, []).jwt, undefined);
+    const secret = 's'.repeat(32);
+    assert.deepEqual(loadConfig({ ...base, PRESENCE_JWT_SECRET: secret, PRESENCE_JWT_ISSUER: 'https://id.example', PRESENCE_JWT_AUDIENCE: 'presence' }, []).jwt, {
+      secret, issuer: 'https://id.example', audience: 'presence',
+    });
+    assert.throws(() => loadConfig({ ...base, PRESENCE_JWT_SECRET: 'short' }, []), /at least 32 bytes/);
+    const keyFile = join(stateDir, 'jwt.pub');
+    writeFileSync(keyFile, '-----BEGIN PUBLIC KEY-----\nnot checked here\n-----END PUBLIC KEY-----\n');
+    const fromFile = loadConfig({ ...base, PRESENCE_JWT_PUBLIC_KEY_FILE: keyFile }, []).jwt!;
+    assert.equal(fromFile.publicKeyPem, readFileSync(keyFile, 'utf8'));
+    assert.equal(fromFile.secret, undefined);
+    assert.throws(() => loadConfig({ ...base, PRESENCE_JWT_PUBLIC_KEY_FILE: join(stateDir, 'missing.pub') }, []), /PRESENCE_JWT_PUBLIC_KEY_FILE .*missing\.pub/);
+    assert.throws(() => loadConfig({ ...base, PRESENCE_JWT_SECRET: secret, PRESENCE_JWT_PUBLIC_KEY_FILE: keyFile }, []), /both set/);
+    assert.equal(loadConfig({ ...base, METEOR_SETTINGS: JSON.stringify({ presence: { jwt: { secret } } }) }, []).jwt?.secret, secret, 'settings.presence.jwt.secret');
+  });
+
   test('MQTT settings only when MQTT_URL is set', () => {
     const c = loadConfig({ ...base, MQTT_URL: 'mqtt://u:p@127.0.0.1:1883', MQTT_KEEPALIVE: '2' }, []);
     assert.deepEqual(c.mqtt, { url: 'mqtt://u:p@127.0.0.1:1883', username: undefined, password: undefined, topicPrefix: 'presence', keepaliveSeconds: 2 });
