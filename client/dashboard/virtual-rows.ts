@@ -53,7 +53,7 @@ export class VirtualRows<T extends { _id: string }, V extends RowView<T>> {
 
   constructor(
     scroller: HTMLElement,
-    private readonly body: HTMLTableSectionElement,
+    body: HTMLTableSectionElement,
     private readonly requestRender: () => void,
     private readonly renderer: RowRenderer<T, V>,
     options: VirtualRowsOptions = {},

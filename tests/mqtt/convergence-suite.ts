@@ -211,7 +211,7 @@ export function convergenceSuite(startBroker: () => Promise<TestBroker>, { broke
     });
   });
 
-  test('repro 5, foreign remove: an empty retained payload under EVIL\'s topics never removes A\'s record from B\'s view', async (t) => {
+  test('repro 5, foreign remove: an empty retained payload under EVIL\'s topics never removes A\'s record from B\'s view', async () => {
     await scenario(async (s) => {
       const [a, b] = await s.instances('A', 'B');
       const crowd = await s.crowd(a.wsUrl, 3);
@@ -366,7 +366,7 @@ export function convergenceSuite(startBroker: () => Promise<TestBroker>, { broke
     });
   });
 
-  test('repro 9 over MQTT: two instances on one store that refuses duplicate ids each show the other\'s connections, with no write error', async (t) => {
+  test('repro 9 over MQTT: two instances on one store that refuses duplicate ids each show the other\'s connections, with no write error', async () => {
     await scenario(async (s) => {
       const shared = new MemoryCollection<ConnectedUser>('connectedUsers');
       const env = { MQTT_URL: s.broker.url, MQTT_TOPIC_PREFIX: s.prefix, MQTT_REMOTE_RECORDS: 'always' };
@@ -426,7 +426,7 @@ export function convergenceSuite(startBroker: () => Promise<TestBroker>, { broke
     }
 
     /** Child-process instances, started together: an id, or [id, extra environment]. */
-    async instances(...specs: Array<string | [string, Record<string, string>]>): Promise<AppProcess[]> {
+    async instances<const Specs extends Array<string | [string, Record<string, string>]>>(...specs: Specs): Promise<{ [K in keyof Specs]: AppProcess }> {
       return Promise.all(specs.map(async (spec) => {
         const [id, env] = typeof spec === 'string' ? [spec, {}] : spec;
         const app = await spawnApp({
@@ -440,7 +440,7 @@ export function convergenceSuite(startBroker: () => Promise<TestBroker>, { broke
         });
         this.onTeardown(() => app.kill('SIGKILL'));
         return app;
-      }));
+      })) as Promise<{ [K in keyof Specs]: AppProcess }>;
     }
 
     async client(url: string): Promise<{ client: RawDdpClient; session: string }> {

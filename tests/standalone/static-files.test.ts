@@ -169,7 +169,7 @@ describe('static files: headers, methods and paths', { timeout: 20_000 }, () => 
   });
 
   test('every response, error or not, carries nosniff', async () => {
-    for (const [method, path] of [['GET', '/main.js'], ['HEAD', '/'], ['GET', '/missing'], ['POST', '/'], ['GET', '/%zz']]) {
+    for (const [method, path] of [['GET', '/main.js'], ['HEAD', '/'], ['GET', '/missing'], ['POST', '/'], ['GET', '/%zz']] as const) {
       const res = await send(app, method, path);
       assert.equal(res.headers['x-content-type-options'], 'nosniff', `${method} ${path} (${res.status})`);
     }
@@ -233,7 +233,7 @@ describe('static files under ROOT_URL=http://host/app', { timeout: 20_000 }, () 
   });
 
   test('/app redirects to /app/ (so main.js resolves under /app/), keeping the query', async () => {
-    for (const [path, location] of [['/app', '/app/'], ['/app?token=t&x=1', '/app/?token=t&x=1']]) {
+    for (const [path, location] of [['/app', '/app/'], ['/app?token=t&x=1', '/app/?token=t&x=1']] as const) {
       const res = await send(app, 'GET', path);
       assert.ok(res.status === 301 || res.status === 308, `${path}: ${res.status}`);
       assert.equal(res.headers.location, location);
