@@ -26,14 +26,14 @@ export function renderChart(result: BenchResult): string {
       points: s.latency.filter((l) => l.monitors === 1 && l.p99 !== null).map((l) => [l.background, l.p99!]),
     }));
   const legend = result.servers
-    .map((s, i) => `<g transform="translate(${PAD.left + i * 230},${H * 1 + 16})"><rect width="10" height="10" fill="${COLORS[s.kind]}"/><text x="14" y="9">${escape(s.label)}</text></g>`)
+    .map((s, i) => `<g transform="translate(${PAD.left + i * 230},${H * 1 + 16})"><rect width="10" height="10" fill="${COLORS[s.kind]}"/><text x="14" y="9">${escapeXml(s.label)}</text></g>`)
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * 2}" height="${H + 60}" font-family="sans-serif" font-size="11">
 <rect width="100%" height="100%" fill="#fff"/>
 ${panel(memory, 'Server RSS (MB) vs connections held', 0)}
 ${panel(latency, 'Close→removal p99 (ms) vs connections held, 1 monitor', W)}
 ${legend}
-<text x="${PAD.left}" y="${H + 50}" fill="#555">${escape(`${result.mode} run ${result.startedAt}`)}</text>
+<text x="${PAD.left}" y="${H + 50}" fill="#555">${escapeXml(`${result.mode} run ${result.startedAt}`)}</text>
 </svg>\n`;
 }
 
@@ -60,7 +60,7 @@ function panel(series: Series[], title: string, x0: number): string {
       return `<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>${dots}`;
     })
     .join('\n');
-  return `<g><text x="${x0 + PAD.left}" y="16" font-weight="bold">${escape(title)}</text>
+  return `<g><text x="${x0 + PAD.left}" y="16" font-weight="bold">${escapeXml(title)}</text>
 <line x1="${sx(0)}" x2="${sx(0)}" y1="${sy(0)}" y2="${sy(maxY)}" stroke="#999"/>
 <line x1="${sx(0)}" x2="${sx(maxX)}" y1="${sy(0)}" y2="${sy(0)}" stroke="#999"/>
 ${ticks}
@@ -68,4 +68,4 @@ ${lines}</g>`;
 }
 
 const fmt = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(v >= 10_000 ? 0 : 1)}k` : v >= 10 ? v.toFixed(0) : v.toFixed(1));
-const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escapeXml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);

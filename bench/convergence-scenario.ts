@@ -120,7 +120,9 @@ export async function runConvergenceScenario(plan: ConvergencePlan, log: Log): P
         servers[i] = server;
       }),
     );
-    servers.forEach((server, i) => captureLog(server, i + 1, instanceLog));
+    servers.forEach((server, i) => {
+      captureLog(server, i + 1, instanceLog);
+    });
     const ctx: Context = { plan, log, broker, sys, servers, instanceLog, nonRecordRetained: null };
     const wpi = plan.workersPerInstance;
     const apw = plan.addressesPerWorker;
@@ -244,7 +246,9 @@ async function openOn(workers: IpcChild[], server: ServerUnderTest, count: numbe
 async function liveSet(workers: IpcChild[], owners: readonly string[]): Promise<LiveSet> {
   const digests = await Promise.all(workers.map((w) => w.request<ViewDigestValue>({ type: 'digest' })));
   const byOwner: Record<string, number> = {};
-  digests.forEach((d, i) => (byOwner[owners[i]!] = (byOwner[owners[i]!] ?? 0) + d.count));
+  digests.forEach((d, i) => {
+    byOwner[owners[i]!] = (byOwner[owners[i]!] ?? 0) + d.count;
+  });
   return { ...ViewDigest.combine(digests), byOwner };
 }
 

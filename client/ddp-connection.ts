@@ -10,6 +10,7 @@ import type { ConnectionStatus } from './dashboard/presence-source';
  * session id, both of which the dashboard needs; this is ~150 lines.
  * Caveat: EJSON is decoded for `$date` only, the one type the app sends.
  */
+// biome-ignore lint/suspicious/noExplicitAny: frames are untyped JSON from the server; each handler checks what it reads
 type Frame = Record<string, any>;
 
 export interface SubscriptionCallbacks {

@@ -103,7 +103,9 @@ function openSocketIo(url: string, localAddress: string, monitor?: { token: stri
     socket.once('connect_error', reject);
     socket.once('connect', () => {
       if (monitor) {
-        socket.on('list', (list: Array<{ id: string }>) => list.forEach((e) => monitor.events.onAdded(e.id)));
+        socket.on('list', (list: Array<{ id: string }>) => {
+          for (const e of list) monitor.events.onAdded(e.id);
+        });
         socket.on('join', (e: { id: string }) => monitor.events.onAdded(e.id));
         socket.on('leave', (id: string) => monitor.events.onRemoved(id));
         socket.emit('monitor');

@@ -18,7 +18,7 @@ export function compileFlatSchemaCheck(schema: SimpleSchema): FlatCheck | null {
   const rules = new Map<string, { optional: boolean; test: Rule }>();
   for (const key of schema.objectKeys()) {
     const definition = schema.getDefinition(key) as { type: Array<Record<string, unknown>>; optional?: boolean } | undefined;
-    if (!definition || definition.type.length !== 1) return null;
+    if (definition?.type.length !== 1) return null;
     const { type, ...constraints } = definition.type[0]!;
     const test = ruleFor(type, constraints);
     if (!test) return null;

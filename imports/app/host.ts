@@ -31,7 +31,9 @@ export interface HostPublishThis {
 export interface PresenceHost {
   startup(callback: () => unknown): void;
   onConnection(callback: (connection: HostConnection) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: Meteor.methods' own signature (@types/meteor), which Meteor must satisfy
   methods(methods: { [name: string]: (this: HostMethodThis, ...args: any[]) => any }): void;
+  // biome-ignore lint/suspicious/noExplicitAny: Meteor.publish's own signature (@types/meteor)
   publish(name: string, handler: (this: HostPublishThis, ...args: any[]) => any): void;
   /** `Meteor.Error`: errors built with it reach clients as they are (others become 500). */
   Error: new (error: string | number, reason?: string, details?: string) => Error;

@@ -71,7 +71,9 @@ export function publishPeople(
           if (doc) out.queue(id, fieldsOf(doc));
         }
       } else {
-        people.forEach((doc) => matches(doc._id) && out.queue(doc._id, fieldsOf(doc)));
+        people.forEach((doc) => {
+          if (matches(doc._id)) out.queue(doc._id, fieldsOf(doc));
+        });
       }
       handle = people.observe({
         added: (doc) => matches(doc._id) && out.added(doc._id, fieldsOf(doc)),

@@ -33,7 +33,9 @@ export interface PublishContext {
   unblock(): void;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: handlers declare their own parameter types, as in Meteor; the wire gives EJSON values
 export type MethodHandler = (this: MethodContext, ...args: any[]) => unknown;
+// biome-ignore lint/suspicious/noExplicitAny: as MethodHandler
 export type PublishHandler = (this: PublishContext, ...args: any[]) => unknown;
 
 /**

@@ -185,7 +185,7 @@ export class RateLimiter {
 
   private evaluate(input: RateLimitInput, count: boolean, reply: true): RateLimitResult;
   private evaluate(input: RateLimitInput, count: boolean, reply: false): void;
-  private evaluate(input: RateLimitInput, count: boolean, wantReply: boolean): RateLimitResult | void {
+  private evaluate(input: RateLimitInput, count: boolean, wantReply: boolean): RateLimitResult | undefined {
     const now = this.now();
     const reply: RateLimitResult = { allowed: true, timeToReset: 0, numInvocationsLeft: Infinity };
     let withCallbacks: Rule[] | null = null;

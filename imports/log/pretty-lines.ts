@@ -18,5 +18,6 @@ export const prettyLineFormatter: LineFormatter = (level, message, context) => {
  * JSON escapes the context's C0 characters, but not DEL or U+2028/2029.
  */
 export function escapeControlCharacters(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }

@@ -12,6 +12,7 @@ export type ParsedTopic =
   | { kind: 'sync'; instanceId: string }
   | { kind: 'connection'; instanceId: string; sessionId: string };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: MQTT 3.1.1 §1.5.3 forbids NUL in topics; refusing it is the point
 const SAFE_SEGMENT = /^[^/+#\u0000]{1,64}$/;
 
 export function isSafeTopicSegment(value: string): boolean {

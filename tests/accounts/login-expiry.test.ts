@@ -15,7 +15,9 @@ function fakeConnection(id: string): ConnectionHandle & { closeCallbacks: Array<
     clientAddress: null,
     httpHeaders: {},
     closeCallbacks,
-    close: () => closeCallbacks.splice(0).forEach((cb) => cb()),
+    close: () => {
+      for (const cb of closeCallbacks.splice(0)) cb();
+    },
     onClose: (cb) => void closeCallbacks.push(cb),
   };
 }

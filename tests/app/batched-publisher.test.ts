@@ -326,7 +326,9 @@ describe('publishMonitorList on the scheduler: the start waits for its turn too'
         for (const [id, fields] of records) callbacks.added(id, fields);
         return { stop: () => {} };
       },
-      forEach: (visit: (id: string, fields: PresenceFields) => void) => records.forEach((fields, id) => visit(id, fields)),
+      forEach: (visit: (id: string, fields: PresenceFields) => void) => {
+        for (const [id, fields] of records) visit(id, fields);
+      },
       get: (id: string) => (records.has(id) ? { _id: id, ...records.get(id)! } : undefined),
     };
     return { view: view as unknown as PresenceView, observed: () => observed };
@@ -336,7 +338,13 @@ describe('publishMonitorList on the scheduler: the start waits for its turn too'
     const { sub, frames } = fakeSub();
     const stops: Array<() => void> = [];
     const host = { ...sub, connection: {} as never, userId: null, onStop: (cb: () => void) => void stops.push(cb) };
-    return { host, frames, stop: () => stops.forEach((cb) => cb()) };
+    return {
+      host,
+      frames,
+      stop: () => {
+        for (const cb of stops) cb();
+      },
+    };
   }
 
   test('nothing is read from the view in the subscribing turn; the set and ready follow', async () => {

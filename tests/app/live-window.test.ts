@@ -101,7 +101,9 @@ const cases: Case[] = [
 /** A tiny set the window follows: a Map, mutated before the window is told (as the view does). */
 function runCase(c: Case): { filled: string[]; ops: string[]; final: string[] } {
   const set = new Map(Object.entries(c.initial));
-  const scan: RecordScan = (visit) => set.forEach((fields, id) => visit(id, fields));
+  const scan: RecordScan = (visit) => {
+    for (const [id, fields] of set) visit(id, fields);
+  };
   const window = new LiveWindow({ limit: c.limit, sort: c.sort, matches: c.matches ?? everything });
   window.fill(scan);
   const filled = window.entries().map(([id]) => id);
@@ -144,7 +146,9 @@ describe('LiveWindow: the first `limit` matches of a live set, by connectedAt th
     for (const sort of ['newest', 'oldest'] as const) {
       for (const limit of [1, 3, 7]) {
         const set = new Map<string, PresenceFields>();
-        const scan: RecordScan = (visit) => set.forEach((f, id) => visit(id, f));
+        const scan: RecordScan = (visit) => {
+          for (const [id, f] of set) visit(id, f);
+        };
         const window = new LiveWindow({ limit, sort, matches: onlyA });
         window.fill(scan);
         const subscriber = new Map<string, PresenceFields>();

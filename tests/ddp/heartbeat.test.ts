@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
 describe('liveness: ping/pong and the server heartbeat', () => {
   let server: TestServer;
-  let closedConnections: string[] = [];
+  const closedConnections: string[] = [];
   before(
     async () =>
       (server = await startTestServer(

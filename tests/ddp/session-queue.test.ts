@@ -18,7 +18,7 @@ describe('SessionQueue', () => {
       () => {},
       100,
     );
-    [0, 1, 2].forEach((n) => queue.push(n));
+    for (const n of [0, 1, 2]) queue.push(n);
     await new Promise((r) => setTimeout(r, 60));
     assert.deepEqual(log, ['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
   });
@@ -56,7 +56,7 @@ describe('SessionQueue', () => {
       (e) => errors.push((e as Error).message),
       100,
     );
-    [0, 1, 2, 3].forEach((n) => queue.push(n));
+    for (const n of [0, 1, 2, 3]) queue.push(n);
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(done, [0, 3]);
     assert.deepEqual(errors, ['sync boom', 'async boom']);

@@ -475,7 +475,7 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
 
 describe('setUserIdOf and a full session queue', () => {
   let server: TestServer;
-  let release = deferred();
+  const release = deferred();
   before(async () => {
     server = await startTestServer(
       (meteor) => {

@@ -10,7 +10,7 @@ async function sockjsConversation(url: string, transports: string[]) {
   const waiters: Array<() => void> = [];
   sock.onmessage = (e: { data: string }) => {
     frames.push(JSON.parse(e.data));
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   };
   await new Promise<void>((resolve, reject) => {
     sock.onopen = () => resolve();

@@ -246,6 +246,8 @@ export const mutatedFrame: fc.Arbitrary<WireFrame> = fc
         return textFrame(text.slice(0, pos) + insert + text.slice(pos));
       case 'drop':
         return textFrame(text.slice(0, pos) + text.slice(pos + 1 + (byte % 4)));
+      default:
+        throw new Error(`unknown mutation ${how satisfies never}`);
     }
   });
 
