@@ -3,6 +3,7 @@
  * `getSessionId` (and get its own session id back) within a time limit?
  */
 import WebSocket from 'ws';
+import { PRESENCE_NAMES } from '../imports/app/wire-contract';
 
 export interface FreshClientResult {
   ok: boolean;
@@ -32,7 +33,7 @@ export function freshClientCheck(url: string, localAddress: string, timeoutMs: n
       }
       if (frame.msg === 'connected') {
         session = frame.session ?? null;
-        ws.send(JSON.stringify({ msg: 'method', id: '1', method: 'getSessionId', params: [] }));
+        ws.send(JSON.stringify({ msg: 'method', id: '1', method: PRESENCE_NAMES.getSessionIdMethod, params: [] }));
       } else if (frame.msg === 'result' && frame.id === '1') {
         const ms = (performance.now() - started).toFixed(0);
         if (frame.result === session) finish(true, `ok in ${ms} ms`);

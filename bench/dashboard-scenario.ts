@@ -39,6 +39,7 @@ import { CHROMIUM_PATH, launchChromium } from '../tests/helpers/browser';
 import { ProbedPage } from './dashboard-page-probe';
 import type { ChurnFigures, DashboardCaseResult, DashboardResult, DashboardTargets } from './dashboard-results-types';
 import { startServer, startWorkers, type IpcChild, type ServerUnderTest } from './processes';
+import { PRESENCE_NAMES } from '../imports/app/wire-contract';
 
 export interface DashboardPlan {
   perInstance: number;
@@ -274,18 +275,18 @@ class BenchClient {
       ws.once('open', () => {
         ws.send(JSON.stringify({ msg: 'connect', version: '1', support: ['1'] }));
         if (watchCount) {
-          ws.send(JSON.stringify({ msg: 'sub', id: 'c', name: 'list.connectedUsers.count' }));
+          ws.send(JSON.stringify({ msg: 'sub', id: 'c', name: PRESENCE_NAMES.countPublication }));
           // A one-row monitor: instance 1 then holds the other instances' records, as an instance that serves
           // monitors does in production (issue 12). The page is measured warm; a cold first monitor waits for
           // the records fetch (at most the bridge's resyncGraceMs, 2 s) before its `ready`.
-          ws.send(JSON.stringify({ msg: 'sub', id: 'w', name: 'list.connectedUsers', params: [{ token: TOKEN, limit: 1 }] }));
+          ws.send(JSON.stringify({ msg: 'sub', id: 'w', name: PRESENCE_NAMES.listPublication, params: [{ token: TOKEN, limit: 1 }] }));
         }
       });
       ws.on('message', (data) => {
         const frame = JSON.parse(data.toString()) as { msg: string; session?: string; collection?: string; fields?: { count?: unknown } };
         if (frame.msg === 'ping') return void ws.send('{"msg":"pong"}');
         if (frame.msg === 'connected' && !client) resolve((client = new BenchClient(ws, frame.session!)));
-        if (client && frame.collection === 'connectedUsers.count' && typeof frame.fields?.count === 'number') client.count = frame.fields.count;
+        if (client && frame.collection === PRESENCE_NAMES.countCollection && typeof frame.fields?.count === 'number') client.count = frame.fields.count;
       });
     });
   }

@@ -16,11 +16,12 @@
  * Example: `const w = await FleetWatcher.open(url, '127.0.8.200'); await countsExact([w], 7, performance.now(), 1000, 5000)`.
  */
 import WebSocket from 'ws';
+import { PRESENCE_NAMES } from '../imports/app/wire-contract';
 
 const CONNECT = JSON.stringify({ msg: 'connect', version: '1', support: ['1'] });
-const COUNT_COLLECTION = 'connectedUsers.count';
-const LIST_COLLECTION = 'connectedUsers';
-const BRIDGE_COLLECTION = 'presence.bridge';
+const COUNT_COLLECTION = PRESENCE_NAMES.countCollection;
+const LIST_COLLECTION = PRESENCE_NAMES.collection;
+const BRIDGE_COLLECTION = PRESENCE_NAMES.bridgeStatusCollection;
 
 export interface WindowParams {
   token: string;
@@ -71,8 +72,8 @@ export class FleetWatcher {
         if (frame.msg === 'connected' && !watcher) {
           const w = new FleetWatcher(ws, frame.session!);
           watcher = w;
-          w.subscribe('list.connectedUsers.count', [])
-            .then(() => (window ? w.subscribe('list.connectedUsers', [window]) : undefined))
+          w.subscribe(PRESENCE_NAMES.countPublication, [])
+            .then(() => (window ? w.subscribe(PRESENCE_NAMES.listPublication, [window]) : undefined))
             .then(() => resolve(w), reject);
           setTimeout(() => reject(new Error(`watcher on ${url}: not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs).unref();
           return;
@@ -105,7 +106,7 @@ export class FleetWatcher {
   /** The instance's `presence.bridgeStatus` document now (null: not a monitor, or no answer). */
   async bridgeStatus(token: string, timeoutMs = 5000): Promise<BridgeStatusDoc | null> {
     this.bridgeDoc = null;
-    const id = await this.subscribe('presence.bridgeStatus', [{ token }], timeoutMs).catch(() => null);
+    const id = await this.subscribe(PRESENCE_NAMES.bridgeStatusPublication, [{ token }], timeoutMs).catch(() => null);
     const doc = this.bridgeDoc as BridgeStatusDoc | null;
     if (id) this.ws.send(JSON.stringify({ msg: 'unsub', id }));
     return doc;

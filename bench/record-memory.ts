@@ -33,6 +33,7 @@ import { RemoteState, type RemoteOperation } from '../imports/mqtt/remote-state'
 import type { Document } from '../imports/store/collection';
 import { MemoryCollection } from '../imports/store/memory-collection';
 import { MOSQUITTO_BINARY, MosquittoProcess } from './mosquitto-process';
+import { PRESENCE_NAMES } from '../imports/app/wire-contract';
 
 const N = Number(process.argv[2] ?? 50_000);
 const REMOTE_INSTANCES = 3;
@@ -109,7 +110,7 @@ async function measureRemote(): Promise<{ perRecord: number; scanMs: number; kee
 
 async function measureLocal(): Promise<{ store: number; view: number; connectedBridge: number | null; bridge: number; keep: unknown }> {
   const at = Date.now();
-  const collection = new MemoryCollection<ConnectedUser>('connectedUsers', log);
+  const collection = new MemoryCollection<ConnectedUser>(PRESENCE_NAMES.collection, log);
   const base = heapUsed();
   for (let i = 0; i < N; i++) await collection.insertAsync(record(i, OWN, at));
   const withStore = heapUsed();

@@ -43,6 +43,7 @@ import { buildBenchProcesses, SERVER_LABELS, startServer, startWorkers, type Ipc
 import { renderReport } from './report';
 import type { BenchResult, LatencyPoint, ScaleOutResult, ServerResult, SoakResult } from './results-types';
 import { percentile, round } from './stats';
+import { PRESENCE_NAMES } from '../imports/app/wire-contract';
 
 const SECTIONS = ['servers', 'soak', 'scale-out', 'convergence', 'attack', 'monitors', 'dashboard', 'fleet', 'drain', 'people'] as const;
 const { values: args } = parseArgs({
@@ -213,11 +214,11 @@ async function watchCount(url: string): Promise<{ latest(): number | null; close
   let count: number | null = null;
   await new Promise((r) => ws.once('open', r));
   ws.send(JSON.stringify({ msg: 'connect', version: '1', support: ['1'] }));
-  ws.send(JSON.stringify({ msg: 'sub', id: 'c', name: 'list.connectedUsers.count' }));
+  ws.send(JSON.stringify({ msg: 'sub', id: 'c', name: PRESENCE_NAMES.countPublication }));
   ws.on('message', (data) => {
     const frame = JSON.parse(data.toString());
     if (frame.msg === 'ping') ws.send('{"msg":"pong"}');
-    if (frame.collection === 'connectedUsers.count' && typeof frame.fields?.count === 'number') count = frame.fields.count;
+    if (frame.collection === PRESENCE_NAMES.countCollection && typeof frame.fields?.count === 'number') count = frame.fields.count;
   });
   return { latest: () => count, close: () => ws.close() };
 }

@@ -14,7 +14,7 @@ const ConnectedUsers = new Mongo.Collection<ConnectionRecord>(PRESENCE_NAMES.col
 const Counts = new Mongo.Collection<{ _id: string; count: number }>(PRESENCE_NAMES.countCollection);
 const Stats = new Mongo.Collection<{ _id: string }>(PRESENCE_NAMES.statsCollection);
 const People = new Mongo.Collection<PersonRecord>(PRESENCE_NAMES.peopleCollection);
-const Bridge = new Mongo.Collection<BridgeStatusView & { _id: string }>('presence.bridge');
+const Bridge = new Mongo.Collection<BridgeStatusView & { _id: string }>(PRESENCE_NAMES.bridgeStatusCollection);
 
 export class MeteorPresenceSource implements PresenceSource {
   private listHandle: Meteor.SubscriptionHandle | null = null;

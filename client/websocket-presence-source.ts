@@ -18,7 +18,7 @@ const COLLECTIONS = {
   count: PRESENCE_NAMES.countCollection,
   stats: PRESENCE_NAMES.statsCollection,
   people: PRESENCE_NAMES.peopleCollection,
-  bridge: 'presence.bridge',
+  bridge: PRESENCE_NAMES.bridgeStatusCollection,
 } as const;
 
 export class WebSocketPresenceSource implements PresenceSource {

@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
+import { PRESENCE_NAMES } from '../../imports/app/wire-contract';
 
 /**
  * One held client connection, whatever the protocol: DDP over a raw
@@ -60,7 +61,7 @@ function openDdp(url: string, localAddress: string, monitor?: { token: string; e
     ws.once('open', () => {
       ws.send(CONNECT_FRAME);
       if (login) ws.send(JSON.stringify({ msg: 'method', method: login.method, params: login.params, id: FIRST_CALL_ID }));
-      if (monitor) ws.send(JSON.stringify({ msg: 'sub', id: 'm', name: 'list.connectedUsers', params: [{ token: monitor.token }] }));
+      if (monitor) ws.send(JSON.stringify({ msg: 'sub', id: 'm', name: PRESENCE_NAMES.listPublication, params: [{ token: monitor.token }] }));
     });
     ws.on('message', (data) => {
       const text = data.toString();

@@ -13,6 +13,7 @@
  * Caveat: one group per worker process; `close()` before the next `open`.
  */
 import WebSocket from 'ws';
+import { PRESENCE_NAMES } from '../../imports/app/wire-contract';
 
 export interface MonitorGroupReport {
   opened: number;
@@ -45,7 +46,7 @@ export class MonitorGroup {
 
   constructor(private readonly url: string, private readonly localAddress: string) {}
 
-  async open(count: number, params: unknown[], readyTimeoutMs: number, collection = 'connectedUsers'): Promise<MonitorGroupReport> {
+  async open(count: number, params: unknown[], readyTimeoutMs: number, collection: string = PRESENCE_NAMES.collection): Promise<MonitorGroupReport> {
     const errors: string[] = [];
     const settled = await Promise.allSettled(Array.from({ length: count }, () => this.connect()));
     for (const s of settled) {
@@ -53,7 +54,7 @@ export class MonitorGroup {
       else errors.push((s.reason as Error).message);
     }
     const addedPrefix = `{"msg":"added","collection":"${collection}"`;
-    const sub = JSON.stringify({ msg: 'sub', id: SUB_ID, name: 'list.connectedUsers', params });
+    const sub = JSON.stringify({ msg: 'sub', id: SUB_ID, name: PRESENCE_NAMES.listPublication, params });
     let resolveAll!: () => void;
     const allReady = new Promise<void>((r) => (resolveAll = r));
     let pending = this.monitors.length;

@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger';
 import { remoteConnectionTotal, type FleetSummaries } from './fleet-summaries';
 import type { HostPublishThis } from './host';
 import type { PresenceFields } from './presence-view';
+import { PRESENCE_NAMES } from './wire-contract';
 
 /**
  * One shared, live count of connections, pushed to every count subscriber.
@@ -18,7 +19,7 @@ import type { PresenceFields } from './presence-view';
  * of connects/closes are coalesced into one `changed` per subscriber every
  * `coalesceMs`, so churn costs O(subscribers) per flush, not per event.
  */
-export const COUNT_COLLECTION = 'connectedUsers.count';
+export const COUNT_COLLECTION = PRESENCE_NAMES.countCollection;
 export const COUNT_DOCUMENT_ID = 'total';
 
 /** What the count follows: the PresenceView's observe, which reports current records before returning. */

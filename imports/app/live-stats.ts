@@ -3,6 +3,7 @@ import type { FleetSummaries } from './fleet-summaries';
 import type { HostPublishThis } from './host';
 import type { PresenceFields } from './presence-view';
 import { SeriesHistory, type StatsSample } from './series-history';
+import { PRESENCE_NAMES } from './wire-contract';
 
 /**
  * Publication `presence.stats` (monitors only): connections and connect /
@@ -39,7 +40,7 @@ import { SeriesHistory, type StatsSample } from './series-history';
  * view when `start` runs count as connections, not as connects.
  * Memory: ~11 KB per series; the bridge caps remote instances (1,000).
  */
-export const STATS_NAMES = { publication: 'presence.stats', collection: 'presence.stats', totalId: 'total' } as const;
+export const STATS_NAMES = { publication: PRESENCE_NAMES.statsPublication, collection: PRESENCE_NAMES.statsCollection, totalId: 'total' } as const;
 
 export const DEFAULT_LIVE_STATS_OPTIONS = {
   /** One sample per step; also the most often a subscriber is sent a change. */

@@ -21,6 +21,8 @@ export const PRESENCE_NAMES = {
    * app's rate limits can cover it without app/ importing composition/.
    */
   bridgeStatusPublication: 'presence.bridgeStatus',
+  /** `{_id: 'mqtt', enabled, connected, brokerUrl, …}` documents of the bridge-status publication. */
+  bridgeStatusCollection: 'presence.bridge',
   getSessionIdMethod: 'getSessionId',
   roleMethod: 'presence.role',
   /** One document per online person (PersonDocument), for whom the policy allows (issue 14). */

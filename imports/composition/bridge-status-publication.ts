@@ -1,7 +1,7 @@
 import type { PresenceHost } from '../app/host';
 import type { PresencePolicy } from '../app/permission-policy';
-import { PRESENCE_NAMES } from '../app/presence';
 import type { BridgeStatus } from '../mqtt/mqtt-bridge';
+import { PRESENCE_NAMES } from '../app/wire-contract';
 
 /**
  * Publication `presence.bridgeStatus`, monitors only: one document
@@ -16,7 +16,7 @@ import type { BridgeStatus } from '../mqtt/mqtt-bridge';
  * monitors see `{enabled: false, connected: false}` (the dashboard shows "off").
  */
 export const BRIDGE_STATUS_PUBLICATION = PRESENCE_NAMES.bridgeStatusPublication;
-export const BRIDGE_STATUS_COLLECTION = 'presence.bridge';
+export const BRIDGE_STATUS_COLLECTION = PRESENCE_NAMES.bridgeStatusCollection;
 const BRIDGE_STATUS_ID = 'mqtt';
 
 /** The part of the MQTT bridge this publication reads. */
