@@ -92,7 +92,7 @@ export function registerStandaloneAccounts(
   ddp.methods({
     async [PRESENCE_NAMES.loginMethod](this: MethodContext, request: unknown) {
       // accounts_server.js: "check(options, Object)", before any handler runs.
-      if (!isPlainObject(request)) throw matchFailed();
+      if (!passesCheckObject(request)) throw matchFailed();
       if (stopped) throw new Error('login called after the accounts were stopped');
       const { connection } = this;
       const endAttempt = logins.attemptStarted(connection);
@@ -125,7 +125,7 @@ export function registerStandaloneAccounts(
 }
 
 /** match.js isPlainObject (jQuery's): what `check(value, Object)` accepts. */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+function passesCheckObject(value: unknown): value is Record<string, unknown> {
   if (!value || Object.prototype.toString.call(value) !== '[object Object]') return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === null || proto === Object.prototype;

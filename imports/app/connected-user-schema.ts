@@ -1,6 +1,7 @@
 import SimpleSchema from 'simpl-schema';
 import { compileFlatSchemaCheck } from './flat-schema-check';
 import type { ConnectedUser } from './host';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * The ConnectedUsers record, validated before every write (and, in the MQTT
@@ -37,6 +38,6 @@ const quickCheck = compileFlatSchemaCheck(ConnectedUserSchema);
  */
 export function validateConnectedUser(doc: unknown): asserts doc is ConnectedUser {
   if (quickCheck?.(doc)) return;
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('A connection record must be an object');
+  if (!isPlainObject(doc)) throw new Error('A connection record must be an object');
   ConnectedUserSchema.validate(doc);
 }

@@ -1,4 +1,5 @@
 import type SimpleSchema from 'simpl-schema';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * A fast yes/no check compiled from a flat simpl-schema (top-level keys of
@@ -25,8 +26,8 @@ export function compileFlatSchemaCheck(schema: SimpleSchema): FlatCheck | null {
     rules.set(key, { optional: Boolean(definition.optional), test });
   }
   return (doc) => {
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return false;
-    const record = doc as Record<string, unknown>;
+    if (!isPlainObject(doc)) return false;
+    const record = doc;
     for (const key in record) if (!rules.has(key)) return false;
     for (const [key, rule] of rules) {
       const value = record[key];

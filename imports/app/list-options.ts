@@ -1,4 +1,5 @@
 import type { PresenceFields } from './presence-view';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * The options a monitor may pass to `list.connectedUsers`, next to its token,
@@ -48,8 +49,8 @@ export type ParsedListOptions = { ok: true; options: ListOptions } | { ok: false
 
 export function parseListOptions(param: unknown, limits: typeof LIST_OPTION_LIMITS = LIST_OPTION_LIMITS): ParsedListOptions {
   if (param === undefined || param === null) return { ok: true, options: { sort: 'newest' } };
-  if (typeof param !== 'object' || Array.isArray(param)) return { ok: false, reason: 'Options must be an object' };
-  const { search, instanceId, accountId, sort, limit } = param as Record<string, unknown>;
+  if (!isPlainObject(param)) return { ok: false, reason: 'Options must be an object' };
+  const { search, instanceId, accountId, sort, limit } = param;
   const options: ListOptions = { sort: 'newest' };
   if (search !== undefined) {
     if (typeof search !== 'string' || search.length > limits.maxSearchLength) {

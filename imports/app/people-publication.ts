@@ -2,6 +2,7 @@ import { BatchedPublisher, PacedStep, processPublishScheduler, PublishScheduler 
 import type { HostPublishThis } from './host';
 import type { OnlinePeople } from './online-people';
 import type { PersonDocument } from './wire-contract';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * `list.onlineUsers`: one document per online person (collection
@@ -32,8 +33,8 @@ export type ParsedPeopleOptions = { ok: true; options: PeopleOptions } | { ok: f
 
 export function parsePeopleOptions(param: unknown, limits: typeof PEOPLE_OPTION_LIMITS = PEOPLE_OPTION_LIMITS): ParsedPeopleOptions {
   if (param === undefined || param === null) return { ok: true, options: {} };
-  if (typeof param !== 'object' || Array.isArray(param)) return { ok: false, reason: 'Options must be an object' };
-  const { accountIds } = param as Record<string, unknown>;
+  if (!isPlainObject(param)) return { ok: false, reason: 'Options must be an object' };
+  const { accountIds } = param;
   if (accountIds === undefined) return { ok: true, options: {} };
   if (
     !Array.isArray(accountIds) ||

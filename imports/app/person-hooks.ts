@@ -1,6 +1,7 @@
 import type { Logger } from '../log/logger';
 import type { PeopleCallbacks, PersonCause, PersonOwner, PersonTransition } from './online-people';
 import type { PersonDocument } from './wire-contract';
+import { callSafely } from '../common/call-safely';
 
 /**
  * The app's server hooks on people: `onAccountOnline`, `onAccountOffline`,
@@ -100,12 +101,6 @@ export class PersonHooks implements AccountHooks {
   }
 
   private run(kind: PersonTransition, hook: AccountHook, accountId: string, info: AccountHookInfo): void {
-    const failed = (error: unknown) => this.options.log.error('Account hook failed', { hook: kind, accountId, error });
-    try {
-      const result: unknown = hook(accountId, info);
-      if (result instanceof Promise) result.catch(failed);
-    } catch (error) {
-      failed(error);
-    }
+    callSafely(() => hook(accountId, info), (error) => this.options.log.error('Account hook failed', { hook: kind, accountId, error }));
   }
 }

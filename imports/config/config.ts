@@ -4,6 +4,7 @@ import { randomId } from '../ddp/random-id';
 import type { DdpServerOptions } from '../ddp/options';
 import type { LogFormat, LogLevel } from '../log/logger';
 import { checkInstanceId, checkInteger, checkLogFormat, checkLogLevel, ConfigError, INTEGER_SETTINGS, parseCommandLine, readBoolean, readInteger, type IntegerSetting } from './validate';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * The only place that reads `process.env` (and the command line). Everything
@@ -191,7 +192,7 @@ function jwtConfig(env: Env, settings: Record<string, unknown>): JwtConfig | und
 /** `parent[key]` when it is a plain object, else {} (settings are user-written JSON). */
 function settingsObject(parent: Record<string, unknown>, key: string): Record<string, unknown> {
   const value = parent[key];
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return isPlainObject(value) ? value : {};
 }
 
 /** METEOR_SETTINGS (JSON) wins, as in Meteor; else `--settings <file>`; else {}. */
@@ -216,8 +217,8 @@ function parseSettings(text: string, source: string): Record<string, unknown> {
   } catch (error) {
     throw new ConfigError(`Settings in ${source} are not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`Settings in ${source} must be a JSON object`);
-  return parsed as Record<string, unknown>;
+  if (!isPlainObject(parsed)) throw new ConfigError(`Settings in ${source} must be a JSON object`);
+  return parsed;
 }
 
 /** Meteor serves DDP under ROOT_URL's path: ROOT_URL=http://x/app → /app/websocket. */

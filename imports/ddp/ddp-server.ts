@@ -18,6 +18,7 @@ import { createWebSocketTransport } from './transports/websocket-transport';
 import { SocketGate, type SessionOpener } from './socket-gate';
 import { checkUserId } from './user-id-change';
 import { negotiateVersion, stringifyDdp, type DdpMessage } from './wire';
+import { callSafely } from '../common/call-safely';
 
 export type FallbackRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -285,14 +286,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
     this.log.debug('DDP session opened', { session: id, transport: socket.transport, version });
     for (const hook of this.connectionHooks) {
       if (session.isClosed) break;
-      try {
-        const result = hook(session.connection);
-        if (result instanceof Promise) {
-          result.catch((error) => this.log.error('onConnection callback failed', { session: id, error }));
-        }
-      } catch (error) {
-        this.log.error('onConnection callback failed', { session: id, error });
-      }
+      callSafely(() => hook(session.connection), (error) => this.log.error('onConnection callback failed', { session: id, error }));
     }
     return session;
   }

@@ -180,12 +180,6 @@ export class MergeBox {
     }
   }
 
-  get documentCount(): number {
-    let n = 0;
-    for (const docs of this.collections.values()) n += docs.size;
-    return n;
-  }
-
   private emitChanged(collection: string, id: string, fields: Fields): void {
     if (Object.keys(fields).length) this.out.sendChanged(collection, id, fields);
   }

@@ -15,6 +15,7 @@ import type { Subscription } from './subscription';
 import type { TransportSocket } from './transports/transport-socket';
 import { checkUserId, rerunForUserId, type UserIdChangeHost } from './user-id-change';
 import { echoOffendingMessage, stringifyDdp, type DdpMessage } from './wire';
+import { callSafely } from '../common/call-safely';
 
 export type SessionCloseReason =
   | 'transport closed'
@@ -216,12 +217,7 @@ export class Session implements SubscriptionsOwner, QueueRunner<SessionTask>, He
   }
 
   private runCloseCallback(callback: () => void): void {
-    try {
-      const result: unknown = callback();
-      if (result instanceof Promise) result.catch((error) => this.log.error('onClose callback failed', { session: this.id, error }));
-    } catch (error) {
-      this.log.error('onClose callback failed', { session: this.id, error });
-    }
+    callSafely(callback, (error) => this.log.error('onClose callback failed', { session: this.id, error }));
   }
 
   // ---- HeartbeatTarget, QueueRunner --------------------------------------

@@ -3,6 +3,7 @@ import type { ConnectionHandle } from './connection-handle';
 import { isPublishableCursor, type PublishContext, type PublishHandler } from './contexts';
 import { idStringify } from './id-stringify';
 import type { Fields } from './merge-box';
+import { callSafely } from '../common/call-safely';
 
 /** What a subscription needs from its session. */
 export interface SubscriptionHost {
@@ -178,11 +179,6 @@ export class Subscription implements PublishContext {
   }
 
   private runStopCallback(callback: () => void): void {
-    try {
-      const result: unknown = callback.call(this);
-      if (result instanceof Promise) result.catch((e) => this.host.logStopCallbackError(e, this.id));
-    } catch (error) {
-      this.host.logStopCallbackError(error, this.id);
-    }
+    callSafely(() => callback.call(this), (error) => this.host.logStopCallbackError(error, this.id));
   }
 }

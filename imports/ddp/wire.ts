@@ -1,4 +1,5 @@
 import EJSON from 'ejson';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * DDP framing: text frame <-> message object, with EJSON for the fields that
@@ -23,13 +24,6 @@ export function parseDdp(raw: string, maxParams = Infinity): DdpMessage | null {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const msg = parsed as DdpMessage;
-  // DDP.md: a "changed" may carry `cleared`; internally that is a field set to undefined.
-  if (Object.hasOwn(msg, 'cleared') && Array.isArray(msg.cleared)) {
-    const fields = (isPlainObject(msg.fields) ? msg.fields : {}) as Record<string, unknown>;
-    for (const key of msg.cleared) if (typeof key === 'string') fields[key] = undefined;
-    msg.fields = fields;
-    delete msg.cleared;
-  }
   // More params than anyone may pass are refused before the costly EJSON walk
   // (450,000 of them took ~130 ms); the session answers them with a 400.
   const skipParams = Array.isArray(msg.params) && msg.params.length > maxParams;
@@ -80,9 +74,6 @@ export function echoOffendingMessage(msg: DdpMessage, frameLength: number, maxBy
   return echo;
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export const SUPPORTED_DDP_VERSIONS = ['1', 'pre2', 'pre1'] as const;
 

@@ -1,4 +1,5 @@
 import SimpleSchema from 'simpl-schema';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * An instance's retained status. `epoch` identifies one run of the instance
@@ -40,7 +41,7 @@ export function parseStatus(payload: Buffer): InstanceStatus {
  */
 function parseMessage(payload: Buffer, schema: SimpleSchema, kind: string): Record<string, unknown> {
   const value = JSON.parse(payload.toString('utf8')) as unknown;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${kind} must be a JSON object`);
+  if (!isPlainObject(value)) throw new Error(`${kind} must be a JSON object`);
   const keys = new Set(schema.objectKeys());
   const known = Object.fromEntries(Object.entries(value).filter(([key]) => keys.has(key)));
   schema.validate(known);

@@ -6,6 +6,7 @@ import type {
   Document, FindOptions, LiveCursor, ObserveChangesCallbacks, ObserveChangesOptions, ObserveHandle, Selector, StoreCollection,
 } from './collection';
 import { compileProjection, type FieldFilter } from './projection';
+import { isPlainObject } from '../common/is-plain-object';
 
 /**
  * In-memory collection with live observers; the default store.
@@ -223,7 +224,7 @@ function topLevelSetUnset(modifier: Record<string, unknown>): { set: Record<stri
   const unset: string[] = [];
   for (const operator in modifier) {
     const operand = modifier[operator];
-    if ((operator !== '$set' && operator !== '$unset') || typeof operand !== 'object' || operand === null || Array.isArray(operand)) return null;
+    if ((operator !== '$set' && operator !== '$unset') || !isPlainObject(operand)) return null;
     for (const key in operand) {
       if (key === '_id' || key.includes('.') || key.startsWith('$')) return null;
       if (operator === '$set') set[key] = (operand as Record<string, unknown>)[key];

@@ -45,7 +45,8 @@ describe('MergeBox (Meteor SessionCollectionView semantics)', () => {
     assert.deepEqual(out, [['added', 'd', { a: { deep: [1] } }]]);
     box.removed('N2', 'c', 'd');
     assert.deepEqual(out.at(-1), ['removed', 'd']);
-    assert.equal(box.documentCount, 0);
+    box.added('N3', 'c', 'd', { b: 1 });
+    assert.deepEqual(out.at(-1), ['added', 'd', { b: 1 }], 'the document had left the box: it is added anew');
   });
 
   test('_id is never a field', () => {
