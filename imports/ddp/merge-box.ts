@@ -1,4 +1,4 @@
-import EJSON from 'ejson';
+import { ejsonClone, ejsonEquals } from '../common/ejson-values';
 
 /**
  * A session's merge box: what the client has been sent, per collection and
@@ -65,13 +65,13 @@ class DocumentView {
       collector[key] = undefined;
     } else if (visible.handle === handle) {
       const next = firstOf(providers);
-      if (!EJSON.equals(visible.value as never, next.value as never)) collector[key] = next.value;
+      if (!ejsonEquals(visible.value, next.value)) collector[key] = next.value;
     }
   }
 
   changeField(handle: string, key: string, value: unknown, collector: Fields): void {
     if (key === '_id') return;
-    const copy = EJSON.clone(value as never);
+    const copy = ejsonClone(value);
     const providers = this.dataByKey.get(key);
     if (!providers) {
       this.dataByKey.set(key, { handle, value: copy });
@@ -80,7 +80,7 @@ class DocumentView {
     }
     if (!(providers instanceof Map)) {
       if (providers.handle === handle) {
-        if (!EJSON.equals(copy, providers.value as never)) collector[key] = copy;
+        if (!ejsonEquals(copy, providers.value)) collector[key] = copy;
         providers.value = copy;
       } else {
         this.dataByKey.set(key, new Map([[providers.handle, providers.value], [handle, copy]]));
@@ -88,7 +88,7 @@ class DocumentView {
       return;
     }
     if (providers.has(handle)) {
-      if (firstOf(providers).handle === handle && !EJSON.equals(copy, providers.get(handle) as never)) collector[key] = copy;
+      if (firstOf(providers).handle === handle && !ejsonEquals(copy, providers.get(handle))) collector[key] = copy;
       providers.set(handle, copy);
     } else {
       providers.set(handle, copy);
@@ -103,7 +103,7 @@ function sendFieldDiff(collection: string, id: string, before: Fields, after: Fi
   const fields: Fields = {};
   for (const [key, value] of Object.entries(before)) {
     if (!Object.hasOwn(after, key)) fields[key] = undefined;
-    else if (!EJSON.equals(value as never, after[key] as never)) fields[key] = after[key];
+    else if (!ejsonEquals(value, after[key])) fields[key] = after[key];
   }
   for (const [key, value] of Object.entries(after)) if (!Object.hasOwn(before, key)) fields[key] = value;
   if (Object.keys(fields).length) out.sendChanged(collection, id, fields);

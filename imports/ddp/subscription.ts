@@ -1,9 +1,9 @@
-import EJSON from 'ejson';
 import type { ConnectionHandle } from './connection-handle';
 import { isPublishableCursor, type PublishContext, type PublishHandler } from './contexts';
 import { idStringify } from './id-stringify';
 import type { Fields } from './merge-box';
 import { callSafely } from '../common/call-safely';
+import { ejsonClone } from '../common/ejson-values';
 
 /** What a subscription needs from its session. */
 export interface SubscriptionHost {
@@ -65,7 +65,7 @@ export class Subscription implements PublishContext {
   async run(): Promise<void> {
     let result: unknown;
     try {
-      result = this.handler.apply(this, EJSON.clone(this.params as never) as unknown[]);
+      result = this.handler.apply(this, ejsonClone(this.params) as unknown[]);
       if (result instanceof Promise) result = await result;
     } catch (error) {
       this.error(error);

@@ -1,5 +1,6 @@
 import EJSON from 'ejson';
 import { isPlainObject } from '../common/is-plain-object';
+import { ejsonToJSONValue } from '../common/ejson-values';
 
 /**
  * DDP framing: text frame <-> message object, with EJSON for the fields that
@@ -55,7 +56,7 @@ export function stringifyDdp(msg: Record<string, unknown>): string {
     else delete copy.fields;
   }
   for (const field of EJSON_FIELDS) {
-    if (Object.hasOwn(copy, field)) copy[field] = EJSON.toJSONValue(copy[field] as never);
+    if (Object.hasOwn(copy, field)) copy[field] = ejsonToJSONValue(copy[field]);
   }
   return JSON.stringify(copy);
 }

@@ -1,5 +1,5 @@
-import EJSON from 'ejson';
 import { StringInterner } from './string-interner';
+import { ejsonEquals } from '../common/ejson-values';
 
 /**
  * Other instances' records as this instance holds them: one small immutable
@@ -243,6 +243,6 @@ class PlainRecord implements HeldRecord {
   }
 
   isSameAs(doc: RemoteDocument, epoch: number): boolean {
-    return epoch === this.epoch && EJSON.equals(this.doc as never, doc as never);
+    return epoch === this.epoch && ejsonEquals(this.doc, doc);
   }
 }

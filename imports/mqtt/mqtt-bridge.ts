@@ -9,6 +9,7 @@ import { SessionDigest } from './session-digest';
 import { parseDigest, parseStatus, type InstanceStatus } from './status-message';
 import { PresenceTopics } from './topics';
 import { BridgeMessageCounts } from './bridge-message-counts';
+import { ejsonStringify } from '../common/ejson-values';
 
 /**
  * Joins app instances into one view through an MQTT broker (mqtt.js). The
@@ -694,7 +695,7 @@ export class MqttBridge {
 
   private publishRecord(sessionId: string, record: Document | null): void {
     const topic = this.topics.connection(this.options.instanceId, sessionId);
-    this.client?.publish(topic, record ? EJSON.stringify({ e: this.epoch, r: record } as never) : '', { qos: 1, retain: true });
+    this.client?.publish(topic, record ? ejsonStringify({ e: this.epoch, r: record }) : '', { qos: 1, retain: true });
   }
 
   private scheduleDigest(): void {

@@ -1,4 +1,3 @@
-import EJSON from 'ejson';
 import { Query, updateOne } from 'mingo';
 import type { PublishContext } from '../ddp/contexts';
 import { createLogger, type Logger } from '../log/logger';
@@ -7,6 +6,7 @@ import type {
 } from './collection';
 import { compileProjection, type FieldFilter } from './projection';
 import { isPlainObject } from '../common/is-plain-object';
+import { ejsonClone, ejsonEquals } from '../common/ejson-values';
 
 /**
  * In-memory collection with live observers; the default store.
@@ -63,7 +63,7 @@ export class MemoryCollection<T extends Document> implements StoreCollection<T> 
       let after: T;
       if (topLevel) after = applyTopLevel(before, topLevel);
       else {
-        after = EJSON.clone(before as never) as T;
+        after = ejsonClone(before) as T;
         updateOne([after], {}, modifier as never);
       }
       after._id = before._id; // _id is immutable, as in MongoDB
@@ -172,7 +172,7 @@ class MemoryCursor<T extends Document> implements LiveCursor<T> {
   async fetchAsync(): Promise<T[]> {
     return this.collection
       .matching(this.selector)
-      .map((doc) => ({ _id: doc._id, ...(EJSON.clone(this.project(doc) as never) as object) }) as T);
+      .map((doc) => ({ _id: doc._id, ...(ejsonClone(this.project(doc)) as object) }) as T);
   }
 
   async countAsync(): Promise<number> {
@@ -207,7 +207,7 @@ function cloneDocument<T extends Document>(doc: T): T {
   const copy = { ...doc };
   for (const key in copy) {
     const value = copy[key];
-    if (typeof value === 'object' && value !== null) copy[key] = EJSON.clone(value as never);
+    if (typeof value === 'object' && value !== null) copy[key] = ejsonClone(value);
   }
   return copy;
 }
@@ -239,7 +239,7 @@ function applyTopLevel<T extends Document>(before: T, { set, unset }: { set: Rec
   const after: Record<string, unknown> = { ...before };
   for (const key in set) {
     const value = set[key];
-    after[key] = typeof value === 'object' && value !== null ? EJSON.clone(value as never) : value;
+    after[key] = typeof value === 'object' && value !== null ? ejsonClone(value) : value;
   }
   for (const key of unset) delete after[key];
   return after as T;
@@ -254,14 +254,14 @@ function exactIdSelector(selector: Selector): string | null {
 /** What an observer is handed of `doc`: its projection, copied unless the observer promised not to mutate it. */
 function fieldsFor(observer: Observer, doc: Document): Record<string, unknown> {
   const fields = observer.project(doc);
-  return observer.shares ? fields : (EJSON.clone(fields as never) as Record<string, unknown>);
+  return observer.shares ? fields : (ejsonClone(fields) as Record<string, unknown>);
 }
 
 function diffFields(before: Record<string, unknown>, after: Record<string, unknown>, share: boolean): Record<string, unknown> {
   const changed: Record<string, unknown> = {};
   for (const key of Object.keys(after)) {
-    if (!(key in before) || !EJSON.equals(before[key] as never, after[key] as never)) {
-      changed[key] = share ? after[key] : EJSON.clone(after[key] as never);
+    if (!(key in before) || !ejsonEquals(before[key], after[key])) {
+      changed[key] = share ? after[key] : ejsonClone(after[key]);
     }
   }
   for (const key of Object.keys(before)) if (!(key in after)) changed[key] = undefined;
