@@ -14,7 +14,7 @@ import { SessionSubscriptions, type SubscriptionsOwner } from './session-subscri
 import type { Subscription } from './subscription';
 import type { TransportSocket } from './transports/transport-socket';
 import { checkUserId, rerunForUserId, type UserIdChangeHost } from './user-id-change';
-import { echoOffendingMessage, stringifyDdp, type DdpMessage } from './wire';
+import { protocolError, stringifyDdp, type DdpMessage } from './wire';
 import { callSafely } from '../common/call-safely';
 
 export type SessionCloseReason =
@@ -188,10 +188,8 @@ export class Session implements SubscriptionsOwner, QueueRunner<SessionTask>, He
   }
 
   sendError(reason: ProtocolErrorReason, offendingMessage?: DdpMessage, frameLength = 0): void {
-    if (!offendingMessage) return this.send({ msg: 'error', reason });
-    this.registry.mistakes.report(reason === 'Bad request' ? 'bad request' : 'malformed message', { session: this.id });
-    const echo = echoOffendingMessage(offendingMessage, frameLength, this.options.maxOffendingMessageBytes);
-    this.send({ msg: 'error', reason, offendingMessage: echo });
+    if (offendingMessage) this.registry.mistakes.report(reason === 'Bad request' ? 'bad request' : 'malformed message', { session: this.id });
+    this.send(protocolError(reason, offendingMessage, frameLength, this.options.maxOffendingMessageBytes));
   }
 
   close(reason: SessionCloseReason): void {

@@ -3,7 +3,7 @@ import type { Logger } from '../log/logger';
 import type { ProtocolErrorReason } from './meteor-error';
 import type { Session } from './session';
 import type { TransportSocket, TransportSocketEvents } from './transports/transport-socket';
-import { echoOffendingMessage, parseDdp, stringifyDdp, type DdpMessage } from './wire';
+import { parseDdp, protocolError, stringifyDdp, type DdpMessage } from './wire';
 
 /** What the gate needs from the server: turning a `connect` into a session, and where client mistakes are logged. */
 export interface SessionOpener {
@@ -109,9 +109,7 @@ export class SocketGate implements TransportSocketEvents {
   }
 
   private sendError(reason: ProtocolErrorReason, offendingMessage?: DdpMessage | null, frameLength = 0): void {
-    const msg = offendingMessage
-      ? { msg: 'error', reason, offendingMessage: echoOffendingMessage(offendingMessage, frameLength, this.opener.options.maxOffendingMessageBytes) }
-      : { msg: 'error', reason };
+    const msg = protocolError(reason, offendingMessage, frameLength, this.opener.options.maxOffendingMessageBytes);
     try {
       this.socket.send(stringifyDdp(msg));
     } catch (error) {

@@ -75,6 +75,17 @@ export function echoOffendingMessage(msg: DdpMessage, frameLength: number, maxBy
   return echo;
 }
 
+/**
+ * DDP.md "error": the reply to a message the server could not handle, with
+ * the offending message echoed (echoOffendingMessage) when there is one.
+ * The socket gate (before a session exists) and the session both send it.
+ */
+export function protocolError(reason: string, offendingMessage: DdpMessage | null | undefined, frameLength: number, maxOffendingBytes: number): DdpMessage {
+  return offendingMessage
+    ? { msg: 'error', reason, offendingMessage: echoOffendingMessage(offendingMessage, frameLength, maxOffendingBytes) }
+    : { msg: 'error', reason };
+}
+
 
 export const SUPPORTED_DDP_VERSIONS = ['1', 'pre2', 'pre1'] as const;
 
