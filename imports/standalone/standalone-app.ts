@@ -87,7 +87,7 @@ export async function startStandaloneApp(config: Config, overrides: StandaloneOv
   if (!collection && config.mongoUrl) {
     const client = await MongoClient.connect(config.mongoUrl);
     cleanups.push(() => client.close());
-    const mongo = new MongoCollection<ConnectedUser>(client.db(), CONNECTED_USERS_COLLECTION);
+    const mongo = new MongoCollection<ConnectedUser>(client.db(), CONNECTED_USERS_COLLECTION, log);
     await mongo.ensureIndex('instanceId');
     collection = mongo;
     log.info('Store: MongoDB', { collection: CONNECTED_USERS_COLLECTION });

@@ -1,4 +1,5 @@
 import type { Collection as MongoDriverCollection, Db } from 'mongodb';
+import type { Logger } from '../log/logger';
 import type { Document, FindOptions, LiveCursor, Selector, StoreCollection } from './collection';
 import { MemoryCollection } from './memory-collection';
 
@@ -16,9 +17,10 @@ export class MongoCollection<T extends Document> implements StoreCollection<T> {
   private readonly mirror: MemoryCollection<T>;
   private readonly driver: MongoDriverCollection<T>;
 
-  constructor(db: Db, readonly name: string) {
+  /** `log` gets the mirror's observer errors (the app's configured logger, not one of its own). */
+  constructor(db: Db, readonly name: string, log?: Logger) {
     this.driver = db.collection<T>(name);
-    this.mirror = new MemoryCollection<T>(name);
+    this.mirror = new MemoryCollection<T>(name, log);
   }
 
   /** Indexes the app's cleanup relies on; idempotent. */
