@@ -6,7 +6,9 @@
  *
  * Why a floor that only goes up: coverage should not fall silently. When a
  * change raises the figure, raise the floor in the same commit (the script
- * says by how much); lowering it needs a reason in the commit message.
+ * says by how much); lowering it needs a reason in the commit message. The
+ * floor sits about a point under the measured figure: a few branches depend
+ * on timing (93.4 / 94.9 / 93.7 % lines / functions / branches on 2026-11-26).
  * Code run only in child processes (the app spawned by crash and drain
  * tests) is not counted, so the figure is a lower bound.
  */
