@@ -33,7 +33,9 @@ export class SessionQueue<T> {
     private readonly runner: QueueRunner<T>,
     private readonly maxLength: number,
     private readonly maxBytes = Infinity,
-    private readonly perTurn = Infinity,
+    // Finite by default: tasks that settle at once run on one stack (each unblock runs the next),
+    // so an unbounded run of them overflowed it at ~4,700 tasks. Sessions pass messagesPerTurn (32).
+    private readonly perTurn = 1024,
     private readonly lowWater = -1,
   ) {}
 

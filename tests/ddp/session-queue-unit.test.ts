@@ -377,3 +377,27 @@ describe('SessionQueue bounds', () => {
     });
   });
 });
+
+describe('SessionQueue default per-turn budget', () => {
+  test('100,000 tasks that settle at once, queued behind a held one, all run in order without overflowing the stack (the default budget yields)', async () => {
+    let release!: () => void;
+    const ran: number[] = [];
+    const queue = new SessionQueue<number>(
+      {
+        runTask: (n) => {
+          if (n === -1) return new Promise<void>((resolve) => (release = resolve));
+          ran.push(n);
+          return undefined;
+        },
+        onTaskError: (error) => assert.fail(String(error)),
+      },
+      200_000,
+    );
+    queue.push(-1);
+    for (let i = 0; i < 100_000; i++) queue.push(i);
+    release();
+    while (ran.length < 100_000) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ran[99_999], 99_999);
+    assert.ok(ran.every((n, i) => n === i), 'in order');
+  });
+});
