@@ -37,7 +37,7 @@ export interface LoginSuccess {
 export type LoginHandler = (attempt: LoginAttempt) => LoginSuccess | undefined | Promise<LoginSuccess | undefined>;
 
 /** accounts_server.js `_runLoginHandlers`, when no handler took the request. */
-export const unrecognizedLoginRequest = () => new MeteorError(400, 'Unrecognized options for login request');
+const unrecognizedLoginRequest = () => new MeteorError(400, 'Unrecognized options for login request');
 
 /**
  * Ask each handler in turn; the first answer that is not `undefined` decides.

@@ -16,7 +16,7 @@ import { PRESENCE_NAMES } from '../app/wire-contract';
  * monitors see `{enabled: false, connected: false}` (the dashboard shows "off").
  */
 export const BRIDGE_STATUS_PUBLICATION = PRESENCE_NAMES.bridgeStatusPublication;
-export const BRIDGE_STATUS_COLLECTION = PRESENCE_NAMES.bridgeStatusCollection;
+const BRIDGE_STATUS_COLLECTION = PRESENCE_NAMES.bridgeStatusCollection;
 const BRIDGE_STATUS_ID = 'mqtt';
 
 /** The part of the MQTT bridge this publication reads. */

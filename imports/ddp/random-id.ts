@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
  * rope of concatenations (a session keeps its id for its whole life).
  */
 export const UNMISTAKABLE_CHARS = '23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz';
-export const RANDOM_ID_LENGTH = 17;
+const RANDOM_ID_LENGTH = 17;
 
 export function randomId(length: number = RANDOM_ID_LENGTH): string {
   const codes = new Array<number>(length);

@@ -67,7 +67,7 @@ export function stringifyDdp(msg: Record<string, unknown>): string {
  * those are short strings. A large frame must not buy a larger reply: an
  * EJSON binary echoes as an object with one key per byte (8× the input).
  */
-export function echoOffendingMessage(msg: DdpMessage, frameLength: number, maxBytes: number): DdpMessage {
+function echoOffendingMessage(msg: DdpMessage, frameLength: number, maxBytes: number): DdpMessage {
   if (frameLength <= maxBytes) return msg;
   const echo: DdpMessage = {};
   if (typeof msg.msg === 'string' && msg.msg.length <= 64) echo.msg = msg.msg;
@@ -87,7 +87,7 @@ export function protocolError(reason: string, offendingMessage: DdpMessage | nul
 }
 
 
-export const SUPPORTED_DDP_VERSIONS = ['1', 'pre2', 'pre1'] as const;
+const SUPPORTED_DDP_VERSIONS = ['1', 'pre2', 'pre1'] as const;
 
 /**
  * Meteor's calculateVersion: the first version in the client's preference

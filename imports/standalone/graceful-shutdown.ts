@@ -24,7 +24,7 @@ export interface ShutdownOptions {
   exit?: (code: number) => void;
 }
 
-export const DEFAULT_HARD_EXIT_SLACK_MS = 2_500;
+const DEFAULT_HARD_EXIT_SLACK_MS = 2_500;
 
 /** Returns a function that removes the signal handlers (tests). */
 export function handleShutdownSignals(app: { drain(): Promise<void> }, options: ShutdownOptions): () => void {

@@ -71,7 +71,7 @@ export interface StandaloneOverrides {
 }
 
 
-export const CONNECTED_USERS_COLLECTION = PRESENCE_NAMES.collection;
+const CONNECTED_USERS_COLLECTION = PRESENCE_NAMES.collection;
 /** client/dist of this project, found from wherever this module runs (sources via tsx, or the dist/ bundle). */
 function defaultStaticRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
