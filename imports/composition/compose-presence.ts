@@ -118,19 +118,7 @@ function* onlineIds(bridge: MqttBridge): Iterable<string> {
 
 /** The bridge's options: its default limits, overridden by the caps the configuration names. */
 function bridgeOptions(mqtt: MqttConfig, instanceId: string): MqttBridgeOptions {
-  const { maxPacketBytes, maxRemoteRecordsPerInstance, maxRemoteRecords, remoteRecords, remoteRecordsGraceMs, ...connection } = mqtt;
-  const defaults = defaultMqttBridgeLimits;
-  return {
-    ...defaults,
-    ...connection,
-    instanceId,
-    maxPacketBytes: maxPacketBytes ?? defaults.maxPacketBytes,
-    recordsOnDemand: remoteRecords === undefined ? defaults.recordsOnDemand : remoteRecords === 'on-demand',
-    recordsGraceMs: remoteRecordsGraceMs ?? defaults.recordsGraceMs,
-    remote: {
-      ...defaults.remote,
-      maxRecordsPerInstance: maxRemoteRecordsPerInstance ?? defaults.remote.maxRecordsPerInstance,
-      maxRecordsTotal: maxRemoteRecords ?? defaults.remote.maxRecordsTotal,
-    },
-  };
+  // The configuration sets only what was given (config.ts), under the bridge's own names.
+  const { remote, ...given } = mqtt;
+  return { ...defaultMqttBridgeLimits, ...given, instanceId, remote: { ...defaultMqttBridgeLimits.remote, ...remote } };
 }

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { randomId } from '../ddp/random-id';
 import type { DdpServerOptions } from '../ddp/options';
 import type { LogFormat, LogLevel } from '../log/logger';
+import type { MqttBridgeOptions } from '../mqtt/mqtt-bridge';
+import type { RemoteStateLimits } from '../mqtt/remote-state';
 import { checkInstanceId, checkInteger, checkLogFormat, checkLogLevel, ConfigError, INTEGER_SETTINGS, parseCommandLine, readBoolean, readInteger, type IntegerSetting } from './validate';
 import { isPlainObject } from '../common/is-plain-object';
 
@@ -15,27 +17,20 @@ import { isPlainObject } from '../common/is-plain-object';
  * Example: `const config = loadConfig()` or, in tests,
  * `loadConfig({ PORT: '0' }, [])`.
  */
-export interface MqttConfig {
-  url: string;
-  username?: string;
-  password?: string;
-  topicPrefix: string;
-  keepaliveSeconds: number;
-  /** MQTT_MAX_PACKET_BYTES: larger incoming packets are skipped before they are buffered (bridge default 64 KiB). */
-  maxPacketBytes?: number;
-  /** MQTT_MAX_REMOTE_RECORDS_PER_INSTANCE: records held for one other instance (bridge default 50,000). */
-  maxRemoteRecordsPerInstance?: number;
-  /** MQTT_MAX_REMOTE_RECORDS: records held for all other instances together (bridge default 500,000). */
-  maxRemoteRecords?: number;
-  /**
-   * MQTT_REMOTE_RECORDS: `on-demand` (default) holds other instances'
-   * per-connection records only while a monitor looks at this instance;
-   * `always` holds them all the time (the pre-issue-12 behaviour).
-   */
-  remoteRecords?: 'on-demand' | 'always';
-  /** MQTT_REMOTE_RECORDS_GRACE_MS: how long others' records are kept after the last monitor left (bridge default 30 s). */
-  remoteRecordsGraceMs?: number;
-}
+/**
+ * The MQTT bridge's options as configuration sets them: the connection
+ * (MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD, MQTT_TOPIC_PREFIX, MQTT_KEEPALIVE)
+ * and whichever of its limits were given: MQTT_MAX_PACKET_BYTES,
+ * MQTT_REMOTE_RECORDS (`on-demand` → recordsOnDemand true, `always` → false),
+ * MQTT_REMOTE_RECORDS_GRACE_MS, MQTT_MAX_REMOTE_RECORDS_PER_INSTANCE and
+ * MQTT_MAX_REMOTE_RECORDS (remote.maxRecordsPerInstance / maxRecordsTotal).
+ * The same names as MqttBridgeOptions, so the composition merges it over the
+ * bridge's defaults (defaultMqttBridgeLimits) without a mapping.
+ */
+export type MqttConfig = Pick<MqttBridgeOptions, 'url' | 'username' | 'password' | 'topicPrefix' | 'keepaliveSeconds'> &
+  Partial<Pick<MqttBridgeOptions, 'maxPacketBytes' | 'recordsOnDemand' | 'recordsGraceMs'>> & {
+    remote?: Partial<Pick<RemoteStateLimits, 'maxRecordsPerInstance' | 'maxRecordsTotal'>>;
+  };
 
 /**
  * The built-in JWT login (issue 14; imports/accounts/jwt-login.ts): exactly
@@ -149,20 +144,23 @@ function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | u
     topicPrefix: text('MQTT_TOPIC_PREFIX', 'topicPrefix') || 'presence',
     keepaliveSeconds: integer(env, 'MQTT_KEEPALIVE', (keepalive as number | undefined) ?? 30),
   };
-  // Caps are set only when given: absent, the bridge's own defaults apply.
-  const caps = {
-    maxPacketBytes: positiveInteger(env, 'MQTT_MAX_PACKET_BYTES'),
-    maxRemoteRecordsPerInstance: positiveInteger(env, 'MQTT_MAX_REMOTE_RECORDS_PER_INSTANCE'),
-    maxRemoteRecords: positiveInteger(env, 'MQTT_MAX_REMOTE_RECORDS'),
-  };
-  for (const [key, value] of Object.entries(caps)) if (value !== undefined) config[key as keyof typeof caps] = value;
+  // Limits are set only when given: absent, the bridge's own defaults apply.
+  const maxPacketBytes = positiveInteger(env, 'MQTT_MAX_PACKET_BYTES');
+  if (maxPacketBytes !== undefined) config.maxPacketBytes = maxPacketBytes;
+  const maxRecordsPerInstance = positiveInteger(env, 'MQTT_MAX_REMOTE_RECORDS_PER_INSTANCE');
+  const maxRecordsTotal = positiveInteger(env, 'MQTT_MAX_REMOTE_RECORDS');
+  if (maxRecordsPerInstance !== undefined || maxRecordsTotal !== undefined) {
+    config.remote = {};
+    if (maxRecordsPerInstance !== undefined) config.remote.maxRecordsPerInstance = maxRecordsPerInstance;
+    if (maxRecordsTotal !== undefined) config.remote.maxRecordsTotal = maxRecordsTotal;
+  }
   const remoteRecords = env.MQTT_REMOTE_RECORDS;
   if (remoteRecords !== undefined && remoteRecords !== '') {
     if (remoteRecords !== 'on-demand' && remoteRecords !== 'always') throw new ConfigError(`MQTT_REMOTE_RECORDS must be 'on-demand' or 'always', got '${remoteRecords}'`);
-    config.remoteRecords = remoteRecords;
+    config.recordsOnDemand = remoteRecords === 'on-demand';
   }
   const graceMs = optionalInteger(env, 'MQTT_REMOTE_RECORDS_GRACE_MS');
-  if (graceMs !== undefined) config.remoteRecordsGraceMs = graceMs;
+  if (graceMs !== undefined) config.recordsGraceMs = graceMs;
   return config;
 }
 

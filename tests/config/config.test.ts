@@ -78,9 +78,12 @@ describe('configuration, read as Meteor reads it', () => {
 
   test('MQTT_REMOTE_RECORDS is on-demand or always, anything else refused; the grace is a positive integer', () => {
     const mqtt = (env: Record<string, string>) => loadConfig({ ...base, MQTT_URL: 'mqtt://127.0.0.1:1883', ...env }, []).mqtt!;
-    assert.equal(mqtt({}).remoteRecords, undefined, 'absent: the bridge default (on-demand)');
-    assert.equal(mqtt({ MQTT_REMOTE_RECORDS: 'always' }).remoteRecords, 'always');
-    assert.equal(mqtt({ MQTT_REMOTE_RECORDS: 'on-demand', MQTT_REMOTE_RECORDS_GRACE_MS: '500' }).remoteRecordsGraceMs, 500);
+    assert.equal(mqtt({}).recordsOnDemand, undefined, 'absent: the bridge default (on-demand)');
+    assert.equal(mqtt({ MQTT_REMOTE_RECORDS: 'always' }).recordsOnDemand, false);
+    assert.equal(mqtt({ MQTT_REMOTE_RECORDS: 'on-demand', MQTT_REMOTE_RECORDS_GRACE_MS: '500' }).recordsOnDemand, true);
+    assert.equal(mqtt({ MQTT_REMOTE_RECORDS_GRACE_MS: '500' }).recordsGraceMs, 500);
+    assert.deepEqual(mqtt({ MQTT_MAX_REMOTE_RECORDS: '9' }).remote, { maxRecordsTotal: 9 });
+    assert.equal(mqtt({ MQTT_MAX_PACKET_BYTES: '4096' }).maxPacketBytes, 4096);
     assert.throws(() => mqtt({ MQTT_REMOTE_RECORDS: 'sometimes' }), /MQTT_REMOTE_RECORDS must be 'on-demand' or 'always'/);
     assert.throws(() => mqtt({ MQTT_REMOTE_RECORDS_GRACE_MS: '-1' }));
   });

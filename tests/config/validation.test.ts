@@ -81,7 +81,7 @@ describe('every setting is checked at startup, with one line naming it, its valu
     assert.equal(c.ddp.heartbeatIntervalMs, 0);
     assert.equal(c.ddp.maxSockets, 0);
     assert.equal(c.mqtt!.keepaliveSeconds, 65535);
-    assert.equal(c.mqtt!.remoteRecordsGraceMs, 0);
+    assert.equal(c.mqtt!.recordsGraceMs, 0);
     assert.equal(c.logLevel, 'silent');
     assert.equal(c.logFormat, 'pretty');
     assert.equal(c.logConnections, false);
