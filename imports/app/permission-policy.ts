@@ -15,6 +15,9 @@ export interface PolicyContext {
   params: unknown[];
 }
 
+/** Longer offered tokens are not even hashed (a client must not make us hash megabytes); config refuses a longer configured one. */
+export const MAX_MONITOR_TOKEN_LENGTH = 1024;
+
 export type PresencePolicy = (context: PolicyContext) => ViewerRole | Promise<ViewerRole>;
 
 /** Who may see `list.onlineUsers` (issue 14): decided from the same context plus the policy's role. */
@@ -51,7 +54,7 @@ export function secretsEqual(offered: string, expected: string): boolean {
 function extractToken(param: unknown): string | null {
   if (typeof param !== 'object' || param === null) return null;
   const token = (param as { token?: unknown }).token;
-  return typeof token === 'string' && token.length > 0 && token.length <= 1024 ? token : null;
+  return typeof token === 'string' && token.length > 0 && token.length <= MAX_MONITOR_TOKEN_LENGTH ? token : null;
 }
 
 function digest(value: string): Buffer {

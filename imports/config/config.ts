@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_MONITOR_TOKEN_LENGTH } from '../app/permission-policy';
 import { randomId } from '../ddp/random-id';
 import type { DdpServerOptions } from '../ddp/options';
 import type { LogFormat, LogLevel } from '../log/logger';
@@ -118,10 +119,7 @@ export function loadConfig(env: Env = process.env, argv: readonly string[] = pro
     metricsToken: env.METRICS_TOKEN || undefined,
     presence: {
       instanceId: instanceId(env, presenceSettings, port),
-      monitorToken:
-        env.PRESENCE_MONITOR_TOKEN ||
-        (typeof presenceSettings.monitorToken === 'string' && presenceSettings.monitorToken) ||
-        undefined,
+      monitorToken: monitorToken(env, presenceSettings),
     },
   };
 }
@@ -162,6 +160,15 @@ function mqttConfig(env: Env, settings: Record<string, unknown>): MqttConfig | u
   const graceMs = optionalInteger(env, 'MQTT_REMOTE_RECORDS_GRACE_MS');
   if (graceMs !== undefined) config.recordsGraceMs = graceMs;
   return config;
+}
+
+/** PRESENCE_MONITOR_TOKEN, else settings.presence.monitorToken; one longer than any offered token may be could never match. */
+function monitorToken(env: Env, presenceSettings: Record<string, unknown>): string | undefined {
+  const token = env.PRESENCE_MONITOR_TOKEN || (typeof presenceSettings.monitorToken === 'string' && presenceSettings.monitorToken) || undefined;
+  if (token !== undefined && token.length > MAX_MONITOR_TOKEN_LENGTH) {
+    throw new ConfigError(`PRESENCE_MONITOR_TOKEN is ${token.length} characters; at most ${MAX_MONITOR_TOKEN_LENGTH} (a longer one could never match)`);
+  }
+  return token;
 }
 
 /** JWT login is on when a secret or a public key file is given (environment first, then settings.presence.jwt). */

@@ -71,6 +71,11 @@ describe('configuration, read as Meteor reads it', () => {
     assert.equal(loadConfig({ ...base, METEOR_SETTINGS: JSON.stringify({ presence: { jwt: { secret } } }) }, []).jwt?.secret, secret, 'settings.presence.jwt.secret');
   });
 
+  test('a monitor token longer than any offered token may be is refused at start (it could never match)', () => {
+    assert.equal(loadConfig({ ...base, PRESENCE_MONITOR_TOKEN: 't'.repeat(1024) }, []).presence.monitorToken, 't'.repeat(1024));
+    assert.throws(() => loadConfig({ ...base, PRESENCE_MONITOR_TOKEN: 't'.repeat(1025) }, []), /PRESENCE_MONITOR_TOKEN is 1025 characters; at most 1024/);
+  });
+
   test('MQTT settings only when MQTT_URL is set', () => {
     const c = loadConfig({ ...base, MQTT_URL: 'mqtt://u:p@127.0.0.1:1883', MQTT_KEEPALIVE: '2' }, []);
     assert.deepEqual(c.mqtt, { url: 'mqtt://u:p@127.0.0.1:1883', username: undefined, password: undefined, topicPrefix: 'presence', keepaliveSeconds: 2 });
