@@ -12,7 +12,7 @@ import type { LoginAttempt, LoginHandler, LoginSuccess } from './login-handler';
  * Why: the presence app keeps no users collection; whoever issues tokens
  * (an identity provider, the app's own backend) vouches for the account.
  * Example:
- *   const jwtLogin = createJwtLoginHandler({ secret: process.env.SECRET!, issuer: 'https://id.example', log });
+ *   const jwtLogin = createJwtLoginHandler({ secret: config.jwt.secret, issuer: 'https://id.example', log });
  *   registerStandaloneAccounts(ddp, { handlers: [jwtLogin], log });
  * Caveats: the key fixes the one algorithm accepted (jwt-key.ts); `exp` is
  * required, so no login lasts for ever; every refusal is a 403 whose reason

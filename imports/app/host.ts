@@ -1,3 +1,5 @@
+import type { ConnectionDocument } from './wire-contract';
+
 /**
  * The narrow surface the presence app needs from its host. Both the real
  * `Meteor` (with a `Mongo.Collection`) and the standalone DDP server's
@@ -39,28 +41,8 @@ export interface PresenceHost {
   Error: new (error: string | number, reason?: string, details?: string) => Error;
 }
 
-/**
- * A type alias (not an interface) so it fits stores typed over Record<string, unknown>.
- * The same shape as the wire contract's ConnectionDocument (wire-contract.ts).
- */
-export type ConnectedUser = {
-  /** The DDP session id. */
-  _id: string;
-  /** Same as _id: the field the well-known recipe uses, kept for clients written against it. */
-  userId: string;
-  connectedAt: Date;
-  clientAddress?: string;
-  userAgent?: string;
-  instanceId: string;
-  /** The logged-in account (Meteor's user id); absent while anonymous. */
-  accountId?: string;
-  /** When this connection logged in as `accountId`. */
-  loggedInAt?: Date;
-  /** Present (true) while the client reports itself idle (`presence.setIdle`). */
-  idle?: boolean;
-  /** The last activity report: the login or the last idle/active change. */
-  lastActivity?: Date;
-};
+/** A connection record: the wire contract's ConnectionDocument (one definition for the server and its clients). */
+export type ConnectedUser = ConnectionDocument;
 
 /**
  * Who is logged in on which connection, from the host's accounts system:

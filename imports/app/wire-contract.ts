@@ -35,8 +35,12 @@ export const PRESENCE_NAMES = {
   logoutMethod: 'logout',
 } as const;
 
-/** A connection record as clients receive it (collection `connectedUsers`). */
-export interface ConnectionDocument {
+/**
+ * A connection record as clients receive it (collection `connectedUsers`),
+ * and as the server stores it (host.ts ConnectedUser is this type). A type
+ * alias, not an interface, so it fits stores typed over Record<string, unknown>.
+ */
+export type ConnectionDocument = {
   _id: string;
   /** The session id again (the recipe this project started from). */
   userId: string;
@@ -52,7 +56,7 @@ export interface ConnectionDocument {
   idle?: boolean;
   /** The last activity report: the login or the last idle/active change. */
   lastActivity?: Date;
-}
+};
 
 export type PersonStatus = 'online' | 'idle';
 
