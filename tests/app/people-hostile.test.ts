@@ -7,6 +7,7 @@ import { liveRecords, RawDdpClient } from '../helpers/raw-ddp-client';
 import { MOSQUITTO_PATH, startMosquitto, type TestBroker } from '../helpers/brokers';
 
 /** Records in the app's store (the in-memory store's size). */
+let nextId = 0;
 const storeSize = (app: { collection: unknown }): number => (app.collection as { size: number }).size;
 
 /**
@@ -26,12 +27,6 @@ async function jwtFor(sub: string, expiresInSeconds = 3600, edit?: (jwt: SignJWT
   return jwt.sign(key);
 }
 
-let nextId = 0;
-async function call(client: RawDdpClient, method: string, ...params: unknown[]): Promise<Record<string, unknown>> {
-  const id = `m${++nextId}`;
-  client.send({ msg: 'method', id, method, params });
-  return client.until((f) => f.msg === 'result' && f.id === id, 5000);
-}
 
 async function subscribe(client: RawDdpClient, name: string, ...params: unknown[]): Promise<{ id: string; frame: Record<string, unknown> }> {
   const id = `s${++nextId}`;
@@ -40,19 +35,10 @@ async function subscribe(client: RawDdpClient, name: string, ...params: unknown[
   return { id, frame };
 }
 
-/** A ping's round trip, ms (the server answers pings outside the session queue, so this measures the event loop). */
-async function pingRoundTrip(client: RawDdpClient, timeoutMs = 5000): Promise<number> {
-  const id = `p${++nextId}`;
-  const started = performance.now();
-  client.send({ msg: 'ping', id });
-  await client.until((f) => f.msg === 'pong' && f.id === id, timeoutMs);
-  return performance.now() - started;
-}
-
 /** A method's round trip on a bystander: needs its session queue and the event loop both. */
 async function methodRoundTrip(client: RawDdpClient): Promise<number> {
   const started = performance.now();
-  const result = await call(client, PRESENCE_NAMES.getSessionIdMethod);
+  const result = await client.call(PRESENCE_NAMES.getSessionIdMethod);
   assert.equal(result.error, undefined);
   return performance.now() - started;
 }
@@ -61,7 +47,7 @@ const errorOf = (result: Record<string, unknown>) => result.error as { error: nu
 
 async function loginAs(app: AppTestServer, accountId: string): Promise<{ client: RawDdpClient; session: string }> {
   const tab = await RawDdpClient.connect(app.wsUrl);
-  const result = await call(tab.client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(accountId) });
+  const result = await tab.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(accountId) });
   assert.equal((result.result as { id: string } | undefined)?.id, accountId, JSON.stringify(result));
   return tab;
 }
@@ -98,7 +84,7 @@ describe('people, attacked: login', () => {
     // Every call counts against the login rate limit (5 per 10 s, as in Meteor): at most 5 per connection here.
     const { client } = track(await RawDdpClient.connect(app.wsUrl));
     for (const request of ['jwt', 42, null, [], [{ jwt: 'x' }]]) {
-      const result = await call(client, PRESENCE_NAMES.loginMethod, request);
+      const result = await client.call(PRESENCE_NAMES.loginMethod, request);
       assert.equal(errorOf(result)?.error, 400, `request ${JSON.stringify(request)}: ${JSON.stringify(result)}`);
       assert.equal(errorOf(result)?.reason, 'Match failed');
     }
@@ -107,11 +93,11 @@ describe('people, attacked: login', () => {
     for (let i = 0; i < shapes.length; i += 4) {
       const { client: c } = track(await RawDdpClient.connect(app.wsUrl));
       for (const jwt of shapes.slice(i, i + 4)) {
-        const result = await call(c, PRESENCE_NAMES.loginMethod, { jwt });
+        const result = await c.call(PRESENCE_NAMES.loginMethod, { jwt });
         assert.equal(errorOf(result)?.error, 400, `jwt ${JSON.stringify(jwt)}: ${JSON.stringify(result)}`);
       }
     }
-    assert.ok((await pingRoundTrip(client)) < 1000);
+    assert.ok((await client.pingRoundTrip()) < 1000);
     await nothingLeftBehind();
   });
 
@@ -122,7 +108,7 @@ describe('people, attacked: login', () => {
     client.sendRaw(`{"msg":"method","id":"deep","method":"login","params":[{"jwt":${nested}}]}`);
     // Whatever the answer (an error, or the session closed), the server stays up for everyone else.
     await delay(200);
-    assert.ok((await pingRoundTrip(bystander)) < 1000);
+    assert.ok((await bystander.pingRoundTrip()) < 1000);
     assert.equal(app.presence!.people.size, 0);
     await nothingLeftBehind();
   });
@@ -130,7 +116,7 @@ describe('people, attacked: login', () => {
   test('huge tokens: over maxTokenBytes is 403 Invalid token (not a crash, not a 500), ASCII and multi-byte alike', async () => {
     const { client } = track(await RawDdpClient.connect(app.wsUrl));
     for (const jwt of ['a'.repeat(900_000), 'é'.repeat(5000), (await jwtFor('alice')) + '.'.repeat(9000)]) {
-      const result = await call(client, PRESENCE_NAMES.loginMethod, { jwt });
+      const result = await client.call(PRESENCE_NAMES.loginMethod, { jwt });
       assert.equal(errorOf(result)?.error, 403, JSON.stringify(result).slice(0, 200));
       assert.equal(errorOf(result)?.reason, 'Invalid token');
     }
@@ -148,7 +134,7 @@ describe('people, attacked: login', () => {
     ];
     for (const [sub, ok] of cases) {
       const { client, session } = track(await RawDdpClient.connect(app.wsUrl));
-      const result = await call(client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(sub) });
+      const result = await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(sub) });
       if (!ok) {
         assert.equal(errorOf(result)?.error, 403, `${sub.length}: ${JSON.stringify(result)}`);
         continue;
@@ -166,7 +152,7 @@ describe('people, attacked: login', () => {
     const victim = track(await RawDdpClient.connect(app.wsUrl));
     await subscribe(victim.client, PRESENCE_NAMES.listPublication);
     const attacker = track(await RawDdpClient.connect(app.wsUrl));
-    const result = await call(attacker.client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(victim.session) });
+    const result = await attacker.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(victim.session) });
     assert.equal((result.result as { id: string }).id, victim.session);
     assert.equal((await app.collection.findOneAsync({ _id: victim.session }))?.accountId, undefined);
     assert.equal((await app.collection.findOneAsync({ _id: attacker.session }))?.accountId, victim.session);
@@ -174,7 +160,7 @@ describe('people, attacked: login', () => {
     const theirs = liveRecords(victim.client);
     assert.deepEqual([...theirs.keys()], [victim.session]);
     assert.equal(theirs.get(victim.session)!.accountId, undefined);
-    assert.equal(await call(victim.client, PRESENCE_NAMES.getSessionIdMethod).then((r) => r.result), victim.session);
+    assert.equal(await victim.client.call(PRESENCE_NAMES.getSessionIdMethod).then((r) => r.result), victim.session);
     await nothingLeftBehind();
   });
 
@@ -197,7 +183,7 @@ describe('people, attacked: login', () => {
     let client: RawDdpClient | null = null;
     for (const [i, [what, jwt, expected, reason]] of tokens.entries()) {
       if (i % 4 === 0) ({ client } = track(await RawDdpClient.connect(app.wsUrl)));
-      const result = await call(client!, PRESENCE_NAMES.loginMethod, { jwt });
+      const result = await client!.call(PRESENCE_NAMES.loginMethod, { jwt });
       if (expected === 'ok') {
         assert.equal((result.result as { id: string }).id, 'far-future', what);
         assert.ok(app.presence!.people.get('far-future'));
@@ -213,13 +199,13 @@ describe('people, attacked: login', () => {
   test('rate limit: the 6th login in 10 s on one connection is too-many-requests; another connection is not affected', async () => {
     const { client } = track(await RawDdpClient.connect(app.wsUrl));
     const jwt = await jwtFor('limited');
-    for (let i = 0; i < 5; i++) assert.equal((await call(client, PRESENCE_NAMES.loginMethod, { jwt })).error, undefined, `login ${i + 1}`);
-    const sixth = await call(client, PRESENCE_NAMES.loginMethod, { jwt });
+    for (let i = 0; i < 5; i++) assert.equal((await client.call(PRESENCE_NAMES.loginMethod, { jwt })).error, undefined, `login ${i + 1}`);
+    const sixth = await client.call(PRESENCE_NAMES.loginMethod, { jwt });
     assert.equal(errorOf(sixth)?.error, 'too-many-requests', JSON.stringify(sixth));
     // Refused without logging out: still logged in as before.
     assert.equal(app.presence!.people.get('limited')?.connections, 1);
     const other = track(await RawDdpClient.connect(app.wsUrl));
-    assert.equal((await call(other.client, PRESENCE_NAMES.loginMethod, { jwt })).error, undefined);
+    assert.equal((await other.client.call(PRESENCE_NAMES.loginMethod, { jwt })).error, undefined);
     assert.equal(app.presence!.people.get('limited')?.connections, 2);
     await nothingLeftBehind();
   });
@@ -230,7 +216,7 @@ describe('people, attacked: login', () => {
     const frames = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ msg: 'method', id: `f${i}`, method: 'login', params: [{ jwt }] }));
     (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     for (const frame of frames) client.sendRaw(frame);
-    const worst = Math.max(await pingRoundTrip(bystander), await methodRoundTrip(bystander), await pingRoundTrip(bystander));
+    const worst = Math.max(await bystander.pingRoundTrip(), await methodRoundTrip(bystander), await bystander.pingRoundTrip());
     assert.ok(worst < 500, `a bystander waited ${worst.toFixed(0)} ms`);
     await waitFor(() => app.presence!.people.get('flooder')?.connections === 1, 3000, 'the flooder logged in once');
     client.ws.terminate();
@@ -259,7 +245,7 @@ describe('people, attacked: login', () => {
   test('login with a 1 s token, then close right at its expiry: nothing logged as an error, nothing left', async () => {
     for (let i = 0; i < 6; i++) {
       const { client } = await RawDdpClient.connect(app.wsUrl);
-      const result = await call(client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(`racer${i}`, 1) });
+      const result = await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(`racer${i}`, 1) });
       assert.equal(result.error, undefined);
       const expiresAt = (result.result as { tokenExpires: { $date: number } }).tokenExpires.$date;
       setTimeout(() => client.ws.terminate(), Math.max(0, expiresAt - Date.now()) + (i - 3));
@@ -287,14 +273,14 @@ describe('people, attacked: login', () => {
     a.client.send({ msg: 'method', id: 'login', method: 'login', params: [{ jwt: await jwtFor('patient') }] });
     await delay(100);
     assert.equal(app.presence!.people.get('patient'), undefined, 'the login waited behind the slow method');
-    assert.equal((await call(b.client, 'hostile.whoami')).result, null);
+    assert.equal((await b.client.call('hostile.whoami')).result, null);
     release();
     const slow = await a.client.until((f) => f.msg === 'result' && f.id === 'slow');
     assert.equal(slow.result, null, 'the slow method ran as anonymous to its end');
     const login = await a.client.until((f) => f.msg === 'result' && f.id === 'login');
     assert.equal((login.result as { id: string }).id, 'patient');
-    assert.equal((await call(a.client, 'hostile.whoami')).result, 'patient');
-    assert.equal((await call(b.client, 'hostile.whoami')).result, null, 'another session never sees the login');
+    assert.equal((await a.client.call('hostile.whoami')).result, 'patient');
+    assert.equal((await b.client.call('hostile.whoami')).result, null, 'another session never sees the login');
     await nothingLeftBehind();
   });
 });
@@ -332,10 +318,10 @@ describe('people, attacked: list.onlineUsers', () => {
     assert.equal(frame.msg, 'ready');
     await client.expectSilence(100);
     assert.equal(people(client).size, 0, 'anonymous clients see no one');
-    assert.equal((await call(client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('viewer') })).error, undefined);
+    assert.equal((await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('viewer') })).error, undefined);
     await waitFor(() => people(client).size === 3, 2000, 'the rerun filled the subscription');
     assert.deepEqual([...people(client).keys()].sort(), ['viewer', 'visible-1', 'visible-2']);
-    assert.equal((await call(client, PRESENCE_NAMES.logoutMethod)).error, undefined);
+    assert.equal((await client.call(PRESENCE_NAMES.logoutMethod)).error, undefined);
     await waitFor(() => people(client).size === 0, 2000, 'logout emptied it');
     // Someone logging in later is not sent to the anonymous client.
     track(await loginAs(app, 'visible-3'));
@@ -351,7 +337,7 @@ describe('people, attacked: list.onlineUsers', () => {
     await subscribe(viewer.client, PRESENCE_NAMES.peoplePublication);
     await waitFor(() => people(viewer.client).size === 3, 2000, 'three people');
     const from = viewer.client.frames.length;
-    const result = await call(viewer.client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('refresher', 7200) });
+    const result = await viewer.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('refresher', 7200) });
     assert.equal(result.error, undefined);
     await delay(200);
     const after = viewer.client.frames.slice(from).filter((f) => f.collection === PRESENCE_NAMES.peopleCollection);
@@ -370,7 +356,7 @@ describe('people, attacked: list.onlineUsers', () => {
     await subscribe(monitor.client, PRESENCE_NAMES.listPublication, { token: MONITOR_TOKEN });
     await waitFor(() => liveRecords(monitor.client).size === storeSize(app) && storeSize(app) >= 4, 2000, 'every record');
     const from = monitor.client.frames.length;
-    assert.equal((await call(monitor.client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('admin') })).error, undefined);
+    assert.equal((await monitor.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('admin') })).error, undefined);
     await delay(200);
     const removed = monitor.client.frames.slice(from).filter((f) => f.msg === 'removed' && f.collection === PRESENCE_NAMES.collection);
     assert.deepEqual(removed.map((f) => f.id), [], 'no record was removed from the monitor\'s view by its own login');
@@ -571,7 +557,7 @@ describe('people, attacked: presence.setIdle', () => {
   test('non-boolean arguments are 400 and write nothing', async () => {
     const { client, session } = track(await loginAs(app, 'typed'));
     for (const params of [['true'], [1], [null], [{}], [[]], [], [{ $date: 0 }], [true, 'extra'].slice(1)]) {
-      const result = await call(client, PRESENCE_NAMES.setIdleMethod, ...params);
+      const result = await client.call(PRESENCE_NAMES.setIdleMethod, ...params);
       assert.equal(errorOf(result)?.error, 400, JSON.stringify(params));
     }
     assert.equal((await app.collection.findOneAsync({ _id: session }))?.idle, undefined);
@@ -581,14 +567,14 @@ describe('people, attacked: presence.setIdle', () => {
 
   test('idle before login: the person arrives idle; active after; anonymous idle changes are nobody\'s', async () => {
     const { client, session } = track(await RawDdpClient.connect(app.wsUrl));
-    assert.equal((await call(client, PRESENCE_NAMES.setIdleMethod, true)).error, undefined);
+    assert.equal((await client.call(PRESENCE_NAMES.setIdleMethod, true)).error, undefined);
     assert.equal((await app.collection.findOneAsync({ _id: session }))?.idle, true);
     assert.equal(app.presence!.people.size, 0);
-    assert.equal((await call(client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('early-idler') })).error, undefined);
+    assert.equal((await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('early-idler') })).error, undefined);
     assert.equal(app.presence!.people.get('early-idler')?.status, 'idle');
-    await call(client, PRESENCE_NAMES.setIdleMethod, false);
+    await client.call(PRESENCE_NAMES.setIdleMethod, false);
     assert.equal(app.presence!.people.get('early-idler')?.status, 'online');
-    await call(client, PRESENCE_NAMES.logoutMethod);
+    await client.call(PRESENCE_NAMES.logoutMethod);
     assert.equal(app.presence!.people.size, 0);
     await nothingLeftBehind();
   });
@@ -597,7 +583,7 @@ describe('people, attacked: presence.setIdle', () => {
     const { client } = track(await loginAs(app, 'toggler'));
     const answers: string[] = [];
     for (let i = 0; i < 22; i++) {
-      const result = await call(client, PRESENCE_NAMES.setIdleMethod, i % 2 === 0);
+      const result = await client.call(PRESENCE_NAMES.setIdleMethod, i % 2 === 0);
       answers.push(result.error ? String(errorOf(result)!.error) : 'ok');
     }
     assert.equal(answers.filter((a) => a === 'ok').length, 20, answers.join(','));
@@ -610,7 +596,7 @@ describe('people, attacked: presence.setIdle', () => {
     const burst = Array.from({ length: 10_000 }, (_, i) => JSON.stringify({ msg: 'method', id: `i${i}`, method: PRESENCE_NAMES.setIdleMethod, params: [i % 2 === 0] })).join('\n');
     for (const frame of burst.split('\n')) client.sendRaw(frame);
     const samples: number[] = [];
-    for (let i = 0; i < 5; i++) samples.push(await pingRoundTrip(bystander), await methodRoundTrip(bystander));
+    for (let i = 0; i < 5; i++) samples.push(await bystander.pingRoundTrip(), await methodRoundTrip(bystander));
     assert.ok(Math.max(...samples) < 500, `bystander round trips: ${samples.map((s) => s.toFixed(0)).join(', ')} ms`);
     // The flooder got answers (ok or too-many-requests), or was closed for flooding; the server is fine either way.
     await Promise.race([client.until((f) => f.msg === 'result' && f.id === 'i9999', 8000), client.closed]);
@@ -639,7 +625,7 @@ describe('people, attacked: presence.setIdle', () => {
     const samples: number[] = [];
     const until = Date.now() + 1500;
     while (Date.now() < until) {
-      samples.push(await pingRoundTrip(bystander), await methodRoundTrip(bystander));
+      samples.push(await bystander.pingRoundTrip(), await methodRoundTrip(bystander));
       await delay(60); // the bystander's getSessionId stays under its own 20 per second
     }
     const results = client.frames.filter((f) => f.msg === 'result');

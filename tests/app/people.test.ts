@@ -11,6 +11,7 @@ import { liveRecords, RawDdpClient } from '../helpers/raw-ddp-client';
  * record's accountId, `list.onlineUsers`, `presence.setIdle`, and the
  * account hooks, driven by raw WebSocket clients (exact frames).
  */
+let nextId = 0;
 const SECRET = 'people-test-secret-of-at-least-32-bytes!';
 const key = new TextEncoder().encode(SECRET);
 
@@ -18,12 +19,6 @@ async function jwtFor(sub: string, expiresInSeconds = 3600): Promise<string> {
   return new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt().setExpirationTime(Math.floor(Date.now() / 1000) + expiresInSeconds).sign(key);
 }
 
-let nextId = 0;
-async function call(client: RawDdpClient, method: string, ...params: unknown[]): Promise<Record<string, unknown>> {
-  const id = `m${++nextId}`;
-  client.send({ msg: 'method', id, method, params });
-  return client.until((f) => f.msg === 'result' && f.id === id, 4000);
-}
 
 async function subscribe(client: RawDdpClient, name: string, ...params: unknown[]): Promise<Record<string, unknown>> {
   const id = `s${++nextId}`;
@@ -33,7 +28,7 @@ async function subscribe(client: RawDdpClient, name: string, ...params: unknown[
 
 async function loggedIn(app: AppTestServer, accountId: string): Promise<{ client: RawDdpClient; session: string }> {
   const tab = await RawDdpClient.connect(app.wsUrl);
-  const result = await call(tab.client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(accountId) });
+  const result = await tab.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(accountId) });
   assert.equal((result.result as { id: string }).id, accountId, JSON.stringify(result));
   return tab;
 }
@@ -70,10 +65,10 @@ describe('people: JWT login, list.onlineUsers, presence.setIdle, account hooks (
     // The monitor sees the account on each connection record.
     await waitFor(() => liveRecords(monitor).get(tab1.session)?.accountId === 'alice', 2000, 'accountId on the record');
 
-    assert.equal((await call(tab1.client, PRESENCE_NAMES.setIdleMethod, true)).error, undefined);
+    assert.equal((await tab1.client.call(PRESENCE_NAMES.setIdleMethod, true)).error, undefined);
     await waitFor(() => liveRecords(monitor).get(tab1.session)?.idle === true, 2000, 'idle on the record');
     assert.equal(people().get('alice')!.status, 'online', 'one tab idle: the person is not');
-    await call(tab2.client, PRESENCE_NAMES.setIdleMethod, true);
+    await tab2.client.call(PRESENCE_NAMES.setIdleMethod, true);
     await waitFor(() => people().get('alice')?.status === 'idle', 2000, 'alice idle');
 
     tab1.client.close();
@@ -89,10 +84,10 @@ describe('people: JWT login, list.onlineUsers, presence.setIdle, account hooks (
   test('active again: setIdle(false) makes the person online and fires onAccountActive once; a repeated report changes nothing', async () => {
     fired.length = 0;
     const tab = await loggedIn(app, 'bob');
-    await call(tab.client, PRESENCE_NAMES.setIdleMethod, true);
-    await call(tab.client, PRESENCE_NAMES.setIdleMethod, true);
+    await tab.client.call(PRESENCE_NAMES.setIdleMethod, true);
+    await tab.client.call(PRESENCE_NAMES.setIdleMethod, true);
     await waitFor(() => people().get('bob')?.status === 'idle', 2000, 'bob idle');
-    await call(tab.client, PRESENCE_NAMES.setIdleMethod, false);
+    await tab.client.call(PRESENCE_NAMES.setIdleMethod, false);
     await waitFor(() => people().get('bob')?.status === 'online', 2000, 'bob active');
     assert.deepEqual(fired.map(([kind, id]) => `${kind} ${id}`), ['online bob', 'idle bob', 'active bob']);
     tab.client.close();
@@ -112,7 +107,7 @@ describe('people: JWT login, list.onlineUsers, presence.setIdle, account hooks (
     assert.ok(tokenExpires.$date > Date.now(), 'tokenExpires is the token\'s exp');
     await waitFor(() => people().has('carol'), 2000, 'carol online');
 
-    const logout = await call(client, PRESENCE_NAMES.logoutMethod);
+    const logout = await client.call(PRESENCE_NAMES.logoutMethod);
     assert.equal(logout.error, undefined);
     assert.equal(liveRecords(client).get(session)?.accountId, undefined);
     await waitFor(() => !people().has('carol'), 2000, 'carol offline after logout');
@@ -138,7 +133,7 @@ describe('people: JWT login, list.onlineUsers, presence.setIdle, account hooks (
 
   test('bad input: setIdle with a non-boolean is a 400 and changes nothing; bad accountIds options get nosub 400; a monitor filters connections by accountId', async () => {
     const tab = await loggedIn(app, 'frank');
-    const bad = await call(tab.client, PRESENCE_NAMES.setIdleMethod, 'yes');
+    const bad = await tab.client.call(PRESENCE_NAMES.setIdleMethod, 'yes');
     assert.equal((bad.error as { error: number }).error, 400);
     for (const options of [{ accountIds: 'frank' }, { accountIds: [7] }, { accountIds: Array.from({ length: 1001 }, (_, i) => `a${i}`) }]) {
       const nosub = await subscribe(tab.client, PRESENCE_NAMES.peoplePublication, options);
@@ -156,7 +151,7 @@ describe('people: JWT login, list.onlineUsers, presence.setIdle, account hooks (
   test('an expired token logs the session out at exp: the person goes offline, the connection stays', async () => {
     fired.length = 0;
     const { client, session } = await RawDdpClient.connect(app.wsUrl);
-    const result = await call(client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('grace', 2) });
+    const result = await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('grace', 2) });
     assert.equal((result.result as { id: string }).id, 'grace');
     await waitFor(() => people().has('grace'), 2000, 'grace online');
     await waitFor(() => !people().has('grace'), 4000, 'grace logged out at exp');
@@ -185,11 +180,11 @@ describe('JWT login with a public key file (PRESENCE_JWT_PUBLIC_KEY_FILE), keys 
           new SignJWT({}).setProtectedHeader({ alg }).setSubject('kim').setIssuer(claims.iss ?? 'https://id.example').setAudience(claims.aud ?? 'presence')
             .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(key);
         const { client } = await RawDdpClient.connect(app.wsUrl);
-        const bad = async (jwt: string) => ((await call(client, PRESENCE_NAMES.loginMethod, { jwt })).error as { error: number }).error;
+        const bad = async (jwt: string) => ((await client.call(PRESENCE_NAMES.loginMethod, { jwt })).error as { error: number }).error;
         assert.equal(await bad(await sign(other.privateKey)), 403, `${alg}: another key`);
         assert.equal(await bad(await sign(privateKey, { iss: 'https://evil.example' })), 403, `${alg}: wrong issuer`);
         assert.equal(await bad(await sign(privateKey, { aud: 'someone-else' })), 403, `${alg}: wrong audience`);
-        const ok = await call(client, PRESENCE_NAMES.loginMethod, { jwt: await sign(privateKey) });
+        const ok = await client.call(PRESENCE_NAMES.loginMethod, { jwt: await sign(privateKey) });
         assert.equal((ok.result as { id: string }).id, 'kim', `${alg}: ${JSON.stringify(ok)}`);
         client.close();
       } finally {

@@ -17,24 +17,10 @@ const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Logs in as `{user}`: the account id is whatever the client says (a test handler). */
 const trustingHandler: LoginHandler = ({ request }) => (typeof request.user === 'string' ? { accountId: request.user } : undefined);
 
-let nextId = 0;
-async function call(client: RawDdpClient, method: string, ...params: unknown[]): Promise<Record<string, unknown>> {
-  const id = `m${++nextId}`;
-  client.send({ msg: 'method', id, method, params });
-  return client.until((f) => f.msg === 'result' && f.id === id, 8000);
-}
-
-async function pingRoundTrip(client: RawDdpClient, timeoutMs = 8000): Promise<number> {
-  const id = `p${++nextId}`;
-  const started = performance.now();
-  client.send({ msg: 'ping', id });
-  await client.until((f) => f.msg === 'pong' && f.id === id, timeoutMs);
-  return performance.now() - started;
-}
 
 async function methodRoundTrip(client: RawDdpClient): Promise<number> {
   const started = performance.now();
-  assert.equal((await call(client, 'whoami')).error, undefined);
+  assert.equal((await client.call('whoami')).error, undefined);
   return performance.now() - started;
 }
 
@@ -79,9 +65,9 @@ describe('setUserId, attacked', () => {
     const b = await RawDdpClient.connect(server.wsUrl);
     for (const c of [a, b]) c.client.send({ msg: 'sub', id: 'mine', name: 'mine', params: [0] });
     await b.client.until((f) => f.msg === 'ready');
-    assert.equal((await call(a.client, 'login', { user: 'alice' })).error, undefined);
-    assert.equal((await call(a.client, 'whoami')).result, 'alice');
-    assert.equal((await call(b.client, 'whoami')).result, null);
+    assert.equal((await a.client.call('login', { user: 'alice' })).error, undefined);
+    assert.equal((await a.client.call('whoami')).result, 'alice');
+    assert.equal((await b.client.call('whoami')).result, null);
     assert.deepEqual([...liveRecords(a.client, 'mine').keys()], ['alice-0']);
     assert.deepEqual([...liveRecords(b.client, 'mine').keys()], ['anon-0']);
     assert.ok(!b.client.rawFrames.some((f) => f.includes('alice')));
@@ -93,12 +79,12 @@ describe('setUserId, attacked', () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
     for (let i = 0; i < 500; i++) client.send({ msg: 'sub', id: `s${i}`, name: 'mine', params: [i] });
     await client.until((f) => f.msg === 'ready' && (f.subs as string[]).includes('s499'), 8000);
-    const baseline = await pingRoundTrip(bystander);
+    const baseline = await bystander.pingRoundTrip();
     for (let i = 0; i < 2000; i++) client.send({ msg: 'method', id: `out${i}`, method: 'logout', params: [] });
     const samples: number[] = [];
     const until = Date.now() + 2000;
     while (Date.now() < until) {
-      samples.push(await pingRoundTrip(bystander), await methodRoundTrip(bystander));
+      samples.push(await bystander.pingRoundTrip(), await methodRoundTrip(bystander));
       await delay(20);
     }
     client.ws.terminate();
@@ -116,7 +102,7 @@ describe('setUserId, attacked', () => {
     // Each login as a new user replaces 5 × 200 documents: ~200 KB of frames per call, ~60 MB in all.
     for (let i = 0; i < 300; i++) client.send({ msg: 'method', id: `in${i}`, method: 'login', params: [{ user: `user-${i}` }] });
     const samples: number[] = [];
-    for (let i = 0; i < 10; i++) samples.push(await pingRoundTrip(bystander), await methodRoundTrip(bystander));
+    for (let i = 0; i < 10; i++) samples.push(await bystander.pingRoundTrip(), await methodRoundTrip(bystander));
     await waitFor(() => server.ddp.sessionCount === 1, 8000, 'the non-reading session closed');
     assert.ok(Math.max(...samples) < 500, `bystander round trips: ${samples.map((s) => s.toFixed(0)).join(', ')}`);
     client.ws.terminate();

@@ -96,6 +96,24 @@ export class RawDdpClient {
   close(): void {
     this.ws.close();
   }
+
+  private nextCallId = 0;
+
+  /** Call a method; resolves with its `result` frame (whether it carries a result or an error). */
+  async call(method: string, ...params: unknown[]): Promise<Record<string, unknown>> {
+    const id = `call-${++this.nextCallId}`;
+    this.send({ msg: 'method', id, method, params });
+    return this.until((f) => f.msg === 'result' && f.id === id, 8000);
+  }
+
+  /** A ping's round trip in ms: the server answers pings outside the session queue, so this measures its event loop. */
+  async pingRoundTrip(timeoutMs = 8000): Promise<number> {
+    const id = `ping-${++this.nextCallId}`;
+    const started = performance.now();
+    this.send({ msg: 'ping', id });
+    await this.until((f) => f.msg === 'pong' && f.id === id, timeoutMs);
+    return performance.now() - started;
+  }
 }
 
 /** The documents a raw client holds in `collection` (replaying its added/changed/removed frames), by id. */

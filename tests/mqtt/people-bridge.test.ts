@@ -19,16 +19,10 @@ const key = new TextEncoder().encode(SECRET);
 const jwtFor = (sub: string) =>
   new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime(Math.floor(Date.now() / 1000) + 3600).sign(key);
 
-let nextId = 0;
-async function call(client: RawDdpClient, method: string, ...params: unknown[]) {
-  const id = `m${++nextId}`;
-  client.send({ msg: 'method', id, method, params });
-  return client.until((f) => f.msg === 'result' && f.id === id, 5000);
-}
 
 async function loggedIn(app: { wsUrl: string }, accountId: string) {
   const tab = await RawDdpClient.connect(app.wsUrl);
-  const result = await call(tab.client, PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(accountId) });
+  const result = await tab.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(accountId) });
   assert.equal((result.result as { id?: string } | undefined)?.id, accountId, JSON.stringify(result));
   return tab;
 }
@@ -73,8 +67,8 @@ describe('people across instances (mosquitto, default settings)', { skip: MOSQUI
       await waitFor(() => liveRecords(watcher, PRESENCE_NAMES.peopleCollection).get('alice')?.connections === 2, 5000, 'alice with 2 connections');
       assert.equal(liveRecords(watcher, PRESENCE_NAMES.peopleCollection).size, 1);
     }
-    await call(tabA.client, PRESENCE_NAMES.setIdleMethod, true);
-    await call(tabB.client, PRESENCE_NAMES.setIdleMethod, true);
+    await tabA.client.call(PRESENCE_NAMES.setIdleMethod, true);
+    await tabB.client.call(PRESENCE_NAMES.setIdleMethod, true);
     await waitFor(() => liveRecords(atA, PRESENCE_NAMES.peopleCollection).get('alice')?.status === 'idle', 5000, 'alice idle at A');
     await waitFor(() => liveRecords(atB, PRESENCE_NAMES.peopleCollection).get('alice')?.status === 'idle', 5000, 'alice idle at B');
     tabA.client.close();
