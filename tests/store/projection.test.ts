@@ -68,16 +68,15 @@ describe('compileProjection', () => {
   // Minimongo (projectionDetails) treats `_id` as a normal field when it is
   // the only key or is included: `{ _id: 1 }` returns only `_id` (so no
   // fields for observeChanges), and `{ _id: 1, a: 0 }` is a mix and throws.
-  // This module drops `_id` before deciding, so both differ from Meteor.
-  test('{ _id: 1 } alone selects no fields, as in Minimongo', { todo: 'differs from Minimongo: returns every field (imports/store/projection.ts:13)' }, () => {
+  test('{ _id: 1 } alone selects no fields, as in Minimongo', () => {
     assert.deepEqual(compileProjection({ _id: 1 })({ ...doc }), {});
   });
 
-  test('{ _id: 1, a: 0 } is refused as a mix, as in Minimongo', { todo: 'differs from Minimongo: excludes a (imports/store/projection.ts:13)' }, () => {
+  test('{ _id: 1, a: 0 } is refused as a mix, as in Minimongo', () => {
     assert.throws(() => compileProjection({ _id: 1, a: 0 }), /cannot mix/);
   });
 
-  test('an inclusion copies only own fields, never inherited ones', { todo: 'uses `key in doc` (imports/store/projection.ts:24)' }, () => {
+  test('an inclusion copies only own fields, never inherited ones', () => {
     assert.deepEqual(compileProjection({ toString: 1 as const })({ _id: 'x', a: 1 }), {});
   });
 });
