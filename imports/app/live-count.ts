@@ -41,6 +41,8 @@ export class LiveCount {
   private count = 0;
   private started = false;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** What `stop` undoes: the view observer and the summaries listener. */
+  private readonly stops: Array<() => void> = [];
   private readonly subscribers = new Map<HostPublishThis, number>();
 
   constructor(
@@ -57,14 +59,23 @@ export class LiveCount {
     this.started = true;
     const own = fromSummaries?.ownInstanceId;
     const counted = (fields: PresenceFields) => own === undefined || fields.instanceId === own;
-    source.observe({
+    // The view's handle has stop(); a source that returns none (a test's) is simply not stopped.
+    const handle = source.observe({
       added: (_id, fields) => counted(fields) && this.set(this.local + 1, this.remote),
       removed: (_id, fields) => counted(fields) && this.set(this.local - 1, this.remote),
     });
+    this.stops.push(() => (handle as { stop?(): void } | undefined)?.stop?.());
     if (!fromSummaries) return;
     const { summaries } = fromSummaries;
-    summaries.onChange(() => this.set(this.local, remoteConnectionTotal(summaries)));
+    this.stops.push(summaries.onChange(() => this.set(this.local, remoteConnectionTotal(summaries))));
     this.set(this.local, remoteConnectionTotal(summaries));
+  }
+
+  /** Stop following the view and the summaries; a pending push is dropped (shutdown). */
+  stop(): void {
+    for (const stop of this.stops.splice(0)) stop();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
   }
 
   /** Publish the count document to this subscription and keep it live. */

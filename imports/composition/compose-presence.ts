@@ -107,6 +107,7 @@ export function composePresence(host: PresenceHost, collection: PresenceCollecti
     policy,
     async stop() {
       presence.liveStats.stop();
+      presence.liveCount.stop();
       await bridge?.stop();
     },
   };

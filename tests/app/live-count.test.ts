@@ -319,3 +319,26 @@ describe('LiveCount', () => {
     });
   });
 });
+
+describe('LiveCount.stop (shutdown)', () => {
+  test('stops following the view and the summaries, and drops a pending push', async () => {
+    const { LiveCount } = await import('../../imports/app/live-count');
+    const { captureLogger } = await import('../helpers/capture-logger');
+    let observer: { added(id: string, fields: Record<string, unknown>): void } | null = null;
+    let stopped = 0;
+    let summaryListener: (() => void) | null = null;
+    const count = new LiveCount(10, captureLogger().log);
+    count.start(
+      { observe: (callbacks) => ((observer = callbacks), { stop: () => void stopped++ }) },
+      { ownInstanceId: 'A', summaries: { current: () => [], onChange: (listener) => ((summaryListener = listener), () => (summaryListener = null)) } },
+    );
+    const changes: unknown[] = [];
+    count.serve({ connection: { id: 's' }, added: () => {}, changed: (_c: string, _id: string, fields: unknown) => changes.push(fields), removed: () => {}, ready: () => {}, error: () => {}, onStop: () => {}, userId: null } as never);
+    observer!.added('r1', { instanceId: 'A' });
+    count.stop();
+    assert.equal(stopped, 1, 'the view observer stopped');
+    assert.equal(summaryListener, null, 'the summaries listener removed');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.deepEqual(changes, [], 'the pending push was dropped');
+  });
+});
