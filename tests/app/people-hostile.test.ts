@@ -58,31 +58,43 @@ const viewObservers = (app: AppTestServer) => (app.presence!.view as unknown as 
 /** The app's OnlinePeople observers (private): one per live `list.onlineUsers` publication, plus the hooks' own. */
 const peopleObservers = (app: AppTestServer) => (app.presence!.people as unknown as { observers: Set<unknown> }).observers.size;
 
-describe('people, attacked: login', () => {
-  let app: AppTestServer;
-  let bystander: RawDdpClient;
-  const open: RawDdpClient[] = [];
-  const track = <T extends { client: RawDdpClient }>(tab: T): T => (open.push(tab.client), tab);
-
+/**
+ * One app with JWT login and a bystander connection, per suite: `track` what
+ * a test opens; `nothingLeftBehind` closes it and waits until only the
+ * bystander's record is left and nobody is online.
+ */
+function attackedApp(afterStart?: () => void) {
+  const suite = {
+    app: undefined as unknown as AppTestServer,
+    bystander: undefined as unknown as RawDdpClient,
+    open: [] as RawDdpClient[],
+    track: <T extends { client: RawDdpClient }>(tab: T): T => (suite.open.push(tab.client), tab),
+    async nothingLeftBehind(): Promise<void> {
+      for (const c of suite.open.splice(0)) c.close();
+      await waitFor(() => storeSize(suite.app) === 1 && suite.app.presence!.people.size === 0, 3000, 'only the bystander left');
+    },
+  };
   before(async () => {
-    app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET });
-    ({ client: bystander } = await RawDdpClient.connect(app.wsUrl));
+    suite.app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET });
+    ({ client: suite.bystander } = await RawDdpClient.connect(suite.app.wsUrl));
+    afterStart?.();
   });
   after(async () => {
-    for (const c of open) c.close();
-    bystander.close();
-    await app.close();
+    for (const c of suite.open) c.close();
+    suite.bystander.close();
+    await suite.app.close();
   });
+  return suite;
+}
 
-  /** Everything this suite opened is closed: only the bystander's record is left, and no person. */
-  async function nothingLeftBehind(): Promise<void> {
-    for (const c of open.splice(0)) c.close();
-    await waitFor(() => storeSize(app) === 1 && app.presence!.people.size === 0, 3000, 'only the bystander left');
-  }
+describe('people, attacked: login', () => {
+  const suite = attackedApp();
+  const { track, nothingLeftBehind } = suite;
+
 
   test('request shapes: non-object requests and non-string jwt are 400 Match failed; the session lives on', async () => {
     // Every call counts against the login rate limit (5 per 10 s, as in Meteor): at most 5 per connection here.
-    const { client } = track(await RawDdpClient.connect(app.wsUrl));
+    const { client } = track(await RawDdpClient.connect(suite.app.wsUrl));
     for (const request of ['jwt', 42, null, [], [{ jwt: 'x' }]]) {
       const result = await client.call(PRESENCE_NAMES.loginMethod, request);
       assert.equal(errorOf(result)?.error, 400, `request ${JSON.stringify(request)}: ${JSON.stringify(result)}`);
@@ -91,7 +103,7 @@ describe('people, attacked: login', () => {
     // Fresh connections: the login rate limit (5 per 10 s) must not be what answers.
     const shapes: unknown[] = [42, null, { a: { b: { c: 'd' } } }, ['x'], { $date: 0 }, { $binary: 'AAAA' }, true];
     for (let i = 0; i < shapes.length; i += 4) {
-      const { client: c } = track(await RawDdpClient.connect(app.wsUrl));
+      const { client: c } = track(await RawDdpClient.connect(suite.app.wsUrl));
       for (const jwt of shapes.slice(i, i + 4)) {
         const result = await c.call(PRESENCE_NAMES.loginMethod, { jwt });
         assert.equal(errorOf(result)?.error, 400, `jwt ${JSON.stringify(jwt)}: ${JSON.stringify(result)}`);
@@ -102,25 +114,25 @@ describe('people, attacked: login', () => {
   });
 
   test('a deeply nested login request does not crash the process', async () => {
-    const { client } = track(await RawDdpClient.connect(app.wsUrl));
+    const { client } = track(await RawDdpClient.connect(suite.app.wsUrl));
     const depth = 20_000;
     const nested = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
     client.sendRaw(`{"msg":"method","id":"deep","method":"login","params":[{"jwt":${nested}}]}`);
     // Whatever the answer (an error, or the session closed), the server stays up for everyone else.
     await delay(200);
-    assert.ok((await bystander.pingRoundTrip()) < 1000);
-    assert.equal(app.presence!.people.size, 0);
+    assert.ok((await suite.bystander.pingRoundTrip()) < 1000);
+    assert.equal(suite.app.presence!.people.size, 0);
     await nothingLeftBehind();
   });
 
   test('huge tokens: over maxTokenBytes is 403 Invalid token (not a crash, not a 500), ASCII and multi-byte alike', async () => {
-    const { client } = track(await RawDdpClient.connect(app.wsUrl));
+    const { client } = track(await RawDdpClient.connect(suite.app.wsUrl));
     for (const jwt of ['a'.repeat(900_000), 'é'.repeat(5000), (await jwtFor('alice')) + '.'.repeat(9000)]) {
       const result = await client.call(PRESENCE_NAMES.loginMethod, { jwt });
       assert.equal(errorOf(result)?.error, 403, JSON.stringify(result).slice(0, 200));
       assert.equal(errorOf(result)?.reason, 'Invalid token');
     }
-    assert.equal(app.presence!.people.size, 0);
+    assert.equal(suite.app.presence!.people.size, 0);
     await nothingLeftBehind();
   });
 
@@ -133,7 +145,7 @@ describe('people, attacked: login', () => {
       ['Ωmega-ユーザー-\u0000-nul', true],
     ];
     for (const [sub, ok] of cases) {
-      const { client, session } = track(await RawDdpClient.connect(app.wsUrl));
+      const { client, session } = track(await RawDdpClient.connect(suite.app.wsUrl));
       const result = await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(sub) });
       if (!ok) {
         assert.equal(errorOf(result)?.error, 403, `${sub.length}: ${JSON.stringify(result)}`);
@@ -141,21 +153,21 @@ describe('people, attacked: login', () => {
       }
       assert.equal((result.result as { id: string }).id, sub);
       // Recorded: the record carries it (the schema did not reject the write) and the person is online.
-      const record = await app.collection.findOneAsync({ _id: session });
+      const record = await suite.app.collection.findOneAsync({ _id: session });
       assert.equal(record?.accountId, sub, `the record carries a ${sub.length}-unit account id`);
-      assert.equal(app.presence!.people.get(sub)?.connections, 1);
+      assert.equal(suite.app.presence!.people.get(sub)?.connections, 1);
     }
     await nothingLeftBehind();
   });
 
   test('sub equal to another connection\'s session id: only the caller\'s record carries it; the other connection is untouched', async () => {
-    const victim = track(await RawDdpClient.connect(app.wsUrl));
+    const victim = track(await RawDdpClient.connect(suite.app.wsUrl));
     await subscribe(victim.client, PRESENCE_NAMES.listPublication);
-    const attacker = track(await RawDdpClient.connect(app.wsUrl));
+    const attacker = track(await RawDdpClient.connect(suite.app.wsUrl));
     const result = await attacker.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(victim.session) });
     assert.equal((result.result as { id: string }).id, victim.session);
-    assert.equal((await app.collection.findOneAsync({ _id: victim.session }))?.accountId, undefined);
-    assert.equal((await app.collection.findOneAsync({ _id: attacker.session }))?.accountId, victim.session);
+    assert.equal((await suite.app.collection.findOneAsync({ _id: victim.session }))?.accountId, undefined);
+    assert.equal((await suite.app.collection.findOneAsync({ _id: attacker.session }))?.accountId, victim.session);
     // The victim's own view of its record did not change, and it got nothing about the attacker.
     const theirs = liveRecords(victim.client);
     assert.deepEqual([...theirs.keys()], [victim.session]);
@@ -182,43 +194,43 @@ describe('people, attacked: login', () => {
     ];
     let client: RawDdpClient | null = null;
     for (const [i, [what, jwt, expected, reason]] of tokens.entries()) {
-      if (i % 4 === 0) ({ client } = track(await RawDdpClient.connect(app.wsUrl)));
+      if (i % 4 === 0) ({ client } = track(await RawDdpClient.connect(suite.app.wsUrl)));
       const result = await client!.call(PRESENCE_NAMES.loginMethod, { jwt });
       if (expected === 'ok') {
         assert.equal((result.result as { id: string }).id, 'far-future', what);
-        assert.ok(app.presence!.people.get('far-future'));
+        assert.ok(suite.app.presence!.people.get('far-future'));
       } else {
         assert.equal(errorOf(result)?.error, expected, `${what}: ${JSON.stringify(result)}`);
         if (reason) assert.equal(errorOf(result)?.reason, reason, what);
       }
     }
-    assert.equal(app.presence!.people.get('p'), undefined);
+    assert.equal(suite.app.presence!.people.get('p'), undefined);
     await nothingLeftBehind();
   });
 
   test('rate limit: the 6th login in 10 s on one connection is too-many-requests; another connection is not affected', async () => {
-    const { client } = track(await RawDdpClient.connect(app.wsUrl));
+    const { client } = track(await RawDdpClient.connect(suite.app.wsUrl));
     const jwt = await jwtFor('limited');
     for (let i = 0; i < 5; i++) assert.equal((await client.call(PRESENCE_NAMES.loginMethod, { jwt })).error, undefined, `login ${i + 1}`);
     const sixth = await client.call(PRESENCE_NAMES.loginMethod, { jwt });
     assert.equal(errorOf(sixth)?.error, 'too-many-requests', JSON.stringify(sixth));
     // Refused without logging out: still logged in as before.
-    assert.equal(app.presence!.people.get('limited')?.connections, 1);
-    const other = track(await RawDdpClient.connect(app.wsUrl));
+    assert.equal(suite.app.presence!.people.get('limited')?.connections, 1);
+    const other = track(await RawDdpClient.connect(suite.app.wsUrl));
     assert.equal((await other.client.call(PRESENCE_NAMES.loginMethod, { jwt })).error, undefined);
-    assert.equal(app.presence!.people.get('limited')?.connections, 2);
+    assert.equal(suite.app.presence!.people.get('limited')?.connections, 2);
     await nothingLeftBehind();
   });
 
   test('3,000 logins pipelined by a client that never reads: no stall for a bystander, bounded, nothing left after it goes', async () => {
-    const { client } = await RawDdpClient.connect(app.wsUrl);
+    const { client } = await RawDdpClient.connect(suite.app.wsUrl);
     const jwt = await jwtFor('flooder');
     const frames = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ msg: 'method', id: `f${i}`, method: 'login', params: [{ jwt }] }));
     (client.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     for (const frame of frames) client.sendRaw(frame);
-    const worst = Math.max(await bystander.pingRoundTrip(), await methodRoundTrip(bystander), await bystander.pingRoundTrip());
+    const worst = Math.max(await suite.bystander.pingRoundTrip(), await methodRoundTrip(suite.bystander), await suite.bystander.pingRoundTrip());
     assert.ok(worst < 500, `a bystander waited ${worst.toFixed(0)} ms`);
-    await waitFor(() => app.presence!.people.get('flooder')?.connections === 1, 3000, 'the flooder logged in once');
+    await waitFor(() => suite.app.presence!.people.get('flooder')?.connections === 1, 3000, 'the flooder logged in once');
     client.ws.terminate();
     await nothingLeftBehind();
   });
@@ -228,37 +240,37 @@ describe('people, attacked: login', () => {
     const baselineHandles = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
-        const { client } = await RawDdpClient.connect(app.wsUrl);
+        const { client } = await RawDdpClient.connect(suite.app.wsUrl);
         client.send({ msg: 'method', id: 'login', method: 'login', params: [{ jwt }] });
         if (i % 2) client.ws.terminate(); // no close handshake at all
         else client.close();
       }),
     );
-    await waitFor(() => storeSize(app) === 1 && app.presence!.people.size === 0, 3000, 'ghosts gone');
+    await waitFor(() => storeSize(suite.app) === 1 && suite.app.presence!.people.size === 0, 3000, 'ghosts gone');
     await delay(100);
-    assert.equal(app.presence!.people.size, 0);
-    assert.equal(storeSize(app), 1);
+    assert.equal(suite.app.presence!.people.size, 0);
+    assert.equal(storeSize(suite.app), 1);
     const timers = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     assert.ok(timers <= baselineHandles + 2, `timers before ${baselineHandles}, after ${timers}`);
   });
 
   test('login with a 1 s token, then close right at its expiry: nothing logged as an error, nothing left', async () => {
     for (let i = 0; i < 6; i++) {
-      const { client } = await RawDdpClient.connect(app.wsUrl);
+      const { client } = await RawDdpClient.connect(suite.app.wsUrl);
       const result = await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor(`racer${i}`, 1) });
       assert.equal(result.error, undefined);
       const expiresAt = (result.result as { tokenExpires: { $date: number } }).tokenExpires.$date;
       setTimeout(() => client.ws.terminate(), Math.max(0, expiresAt - Date.now()) + (i - 3));
     }
     await delay(2200);
-    await waitFor(() => storeSize(app) === 1 && app.presence!.people.size === 0, 3000, 'racers gone');
-    assert.deepEqual(app.logLines.filter((l) => /error/i.test(l) && /expired|logged out|setUserId/i.test(l)), []);
+    await waitFor(() => storeSize(suite.app) === 1 && suite.app.presence!.people.size === 0, 3000, 'racers gone');
+    assert.deepEqual(suite.app.logLines.filter((l) => /error/i.test(l) && /expired|logged out|setUserId/i.test(l)), []);
   });
 
   test('login while a slow method runs: the login waits its turn and the record follows it; this.userId never leaks to another session', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    app.meteor.methods({
+    suite.app.meteor.methods({
       async 'hostile.slow'() {
         await gate;
         return this.userId;
@@ -267,12 +279,12 @@ describe('people, attacked: login', () => {
         return this.userId;
       },
     });
-    const a = track(await RawDdpClient.connect(app.wsUrl));
-    const b = track(await RawDdpClient.connect(app.wsUrl));
+    const a = track(await RawDdpClient.connect(suite.app.wsUrl));
+    const b = track(await RawDdpClient.connect(suite.app.wsUrl));
     a.client.send({ msg: 'method', id: 'slow', method: 'hostile.slow', params: [] });
     a.client.send({ msg: 'method', id: 'login', method: 'login', params: [{ jwt: await jwtFor('patient') }] });
     await delay(100);
-    assert.equal(app.presence!.people.get('patient'), undefined, 'the login waited behind the slow method');
+    assert.equal(suite.app.presence!.people.get('patient'), undefined, 'the login waited behind the slow method');
     assert.equal((await b.client.call('hostile.whoami')).result, null);
     release();
     const slow = await a.client.until((f) => f.msg === 'result' && f.id === 'slow');
@@ -286,34 +298,20 @@ describe('people, attacked: login', () => {
 });
 
 describe('people, attacked: list.onlineUsers', () => {
-  let app: AppTestServer;
-  let bystander: RawDdpClient;
   let baselineObservers = 0;
-  const open: RawDdpClient[] = [];
-  const track = <T extends { client: RawDdpClient }>(tab: T): T => (open.push(tab.client), tab);
+  const suite = attackedApp(() => (baselineObservers = peopleObservers(suite.app)));
+  const { track } = suite;
   const people = (client: RawDdpClient) => liveRecords(client, PRESENCE_NAMES.peopleCollection);
 
-  before(async () => {
-    app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET });
-    ({ client: bystander } = await RawDdpClient.connect(app.wsUrl));
-    baselineObservers = peopleObservers(app);
-  });
-  after(async () => {
-    for (const c of open) c.close();
-    bystander.close();
-    await app.close();
-  });
-
   async function nothingLeftBehind(): Promise<void> {
-    for (const c of open.splice(0)) c.close();
-    await waitFor(() => storeSize(app) === 1 && app.presence!.people.size === 0, 3000, 'only the bystander left');
-    await waitFor(() => peopleObservers(app) === baselineObservers, 2000, 'no people observer left');
+    await suite.nothingLeftBehind();
+    await waitFor(() => peopleObservers(suite.app) === baselineObservers, 2000, 'no people observer left');
   }
 
   test('anonymous: an empty ready subscription; after login the same subscription fills (no new sub); after logout it empties', async () => {
-    track(await loginAs(app, 'visible-1'));
-    track(await loginAs(app, 'visible-2'));
-    const { client } = track(await RawDdpClient.connect(app.wsUrl));
+    track(await loginAs(suite.app, 'visible-1'));
+    track(await loginAs(suite.app, 'visible-2'));
+    const { client } = track(await RawDdpClient.connect(suite.app.wsUrl));
     const { frame } = await subscribe(client, PRESENCE_NAMES.peoplePublication);
     assert.equal(frame.msg, 'ready');
     await client.expectSilence(100);
@@ -324,16 +322,16 @@ describe('people, attacked: list.onlineUsers', () => {
     assert.equal((await client.call(PRESENCE_NAMES.logoutMethod)).error, undefined);
     await waitFor(() => people(client).size === 0, 2000, 'logout emptied it');
     // Someone logging in later is not sent to the anonymous client.
-    track(await loginAs(app, 'visible-3'));
+    track(await loginAs(suite.app, 'visible-3'));
     await client.expectSilence(150);
     assert.equal(people(client).size, 0);
     await nothingLeftBehind();
   });
 
   test('a re-login as the same account (a token refresh) sends no removed-then-added flash of the people it already sees', async () => {
-    track(await loginAs(app, 'steady-1'));
-    track(await loginAs(app, 'steady-2'));
-    const viewer = track(await loginAs(app, 'refresher'));
+    track(await loginAs(suite.app, 'steady-1'));
+    track(await loginAs(suite.app, 'steady-2'));
+    const viewer = track(await loginAs(suite.app, 'refresher'));
     await subscribe(viewer.client, PRESENCE_NAMES.peoplePublication);
     await waitFor(() => people(viewer.client).size === 3, 2000, 'three people');
     const from = viewer.client.frames.length;
@@ -351,10 +349,10 @@ describe('people, attacked: list.onlineUsers', () => {
   });
 
   test('a monitor that logs in keeps its list: no removed-then-added flash of every connection record', async () => {
-    const others = [track(await RawDdpClient.connect(app.wsUrl)), track(await RawDdpClient.connect(app.wsUrl))];
-    const monitor = track(await RawDdpClient.connect(app.wsUrl));
+    const others = [track(await RawDdpClient.connect(suite.app.wsUrl)), track(await RawDdpClient.connect(suite.app.wsUrl))];
+    const monitor = track(await RawDdpClient.connect(suite.app.wsUrl));
     await subscribe(monitor.client, PRESENCE_NAMES.listPublication, { token: MONITOR_TOKEN });
-    await waitFor(() => liveRecords(monitor.client).size === storeSize(app) && storeSize(app) >= 4, 2000, 'every record');
+    await waitFor(() => liveRecords(monitor.client).size === storeSize(suite.app) && storeSize(suite.app) >= 4, 2000, 'every record');
     const from = monitor.client.frames.length;
     assert.equal((await monitor.client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('admin') })).error, undefined);
     await delay(200);
@@ -365,8 +363,8 @@ describe('people, attacked: list.onlineUsers', () => {
   });
 
   test('accountIds: duplicates collapse, and non-strings, empty, over-long ids, 1,001 ids and non-arrays are 400 before anything is published', async () => {
-    track(await loginAs(app, 'dup'));
-    const viewer = track(await loginAs(app, 'asker'));
+    track(await loginAs(suite.app, 'dup'));
+    const viewer = track(await loginAs(suite.app, 'asker'));
     const { frame } = await subscribe(viewer.client, PRESENCE_NAMES.peoplePublication, { accountIds: ['dup', 'dup', 'dup', 'nobody'] });
     assert.equal(frame.msg, 'ready');
     await waitFor(() => people(viewer.client).size === 1, 2000, 'dup once');
@@ -383,7 +381,7 @@ describe('people, attacked: list.onlineUsers', () => {
       [['dup']],
     ];
     for (const options of bad) {
-      const { client } = track(await loginAs(app, 'asker'));
+      const { client } = track(await loginAs(suite.app, 'asker'));
       const answer = await subscribe(client, PRESENCE_NAMES.peoplePublication, options);
       assert.equal(answer.frame.msg, 'nosub', JSON.stringify(options).slice(0, 80));
       assert.equal((answer.frame.error as { error: number }).error, 400);
@@ -393,7 +391,7 @@ describe('people, attacked: list.onlineUsers', () => {
   });
 
   test('subscribe/unsubscribe loops: the 21st sub in a second is too-many-requests, and every stopped subscription lets go of its observer', async () => {
-    const { client } = track(await loginAs(app, 'looper'));
+    const { client } = track(await loginAs(suite.app, 'looper'));
     const answers: string[] = [];
     for (let i = 0; i < 25; i++) {
       const { id, frame } = await subscribe(client, PRESENCE_NAMES.peoplePublication);
@@ -402,26 +400,26 @@ describe('people, attacked: list.onlineUsers', () => {
     }
     assert.equal(answers.filter((a) => a === 'ready').length, 20, answers.join(','));
     assert.equal(answers.at(-1), 'too-many-requests');
-    await waitFor(() => peopleObservers(app) === baselineObservers, 2000, 'observers back to the baseline');
+    await waitFor(() => peopleObservers(suite.app) === baselineObservers, 2000, 'observers back to the baseline');
     await nothingLeftBehind();
   });
 
   test('many subscribers: 40 logged-in viewers each see a login once; all gone, no observer left', async () => {
-    const viewers = await Promise.all(Array.from({ length: 40 }, (_, i) => loginAs(app, `viewer-${i % 8}`).then(track)));
+    const viewers = await Promise.all(Array.from({ length: 40 }, (_, i) => loginAs(suite.app, `viewer-${i % 8}`).then(track)));
     await Promise.all(viewers.map((v) => subscribe(v.client, PRESENCE_NAMES.peoplePublication)));
-    track(await loginAs(app, 'newcomer'));
+    track(await loginAs(suite.app, 'newcomer'));
     await waitFor(() => viewers.every((v) => people(v.client).has('newcomer')), 3000, 'every viewer sees the newcomer');
     for (const v of viewers) {
       assert.equal(v.client.frames.filter((f) => f.msg === 'added' && f.id === 'newcomer').length, 1);
       assert.equal(people(v.client).size, 9);
     }
-    assert.equal(peopleObservers(app), baselineObservers + 40);
+    assert.equal(peopleObservers(suite.app), baselineObservers + 40);
     await nothingLeftBehind();
   });
 
   test('a non-monitor, logged in, learns no one else\'s accountId or record through list.connectedUsers, whatever it passes', async () => {
-    const other = track(await loginAs(app, 'secret-person'));
-    const { client, session } = track(await loginAs(app, 'nosy'));
+    const other = track(await loginAs(suite.app, 'secret-person'));
+    const { client, session } = track(await loginAs(suite.app, 'nosy'));
     for (const options of [undefined, { accountId: 'secret-person' }, { search: 'secret' }, { token: 'wrong', accountId: 'secret-person' }]) {
       await subscribe(client, PRESENCE_NAMES.listPublication, ...(options ? [options] : []));
     }
@@ -534,53 +532,37 @@ describe('people, attacked: list.onlineUsers with the MQTT bridge (default polic
 });
 
 describe('people, attacked: presence.setIdle', () => {
-  let app: AppTestServer;
-  let bystander: RawDdpClient;
-  const open: RawDdpClient[] = [];
-  const track = <T extends { client: RawDdpClient }>(tab: T): T => (open.push(tab.client), tab);
+  const suite = attackedApp();
+  const { track, nothingLeftBehind } = suite;
 
-  before(async () => {
-    app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET });
-    ({ client: bystander } = await RawDdpClient.connect(app.wsUrl));
-  });
-  after(async () => {
-    for (const c of open) c.close();
-    bystander.close();
-    await app.close();
-  });
-
-  async function nothingLeftBehind(): Promise<void> {
-    for (const c of open.splice(0)) c.close();
-    await waitFor(() => storeSize(app) === 1 && app.presence!.people.size === 0, 3000, 'only the bystander left');
-  }
 
   test('non-boolean arguments are 400 and write nothing', async () => {
-    const { client, session } = track(await loginAs(app, 'typed'));
+    const { client, session } = track(await loginAs(suite.app, 'typed'));
     for (const params of [['true'], [1], [null], [{}], [[]], [], [{ $date: 0 }], [true, 'extra'].slice(1)]) {
       const result = await client.call(PRESENCE_NAMES.setIdleMethod, ...params);
       assert.equal(errorOf(result)?.error, 400, JSON.stringify(params));
     }
-    assert.equal((await app.collection.findOneAsync({ _id: session }))?.idle, undefined);
-    assert.equal(app.presence!.people.get('typed')?.status, 'online');
+    assert.equal((await suite.app.collection.findOneAsync({ _id: session }))?.idle, undefined);
+    assert.equal(suite.app.presence!.people.get('typed')?.status, 'online');
     await nothingLeftBehind();
   });
 
   test('idle before login: the person arrives idle; active after; anonymous idle changes are nobody\'s', async () => {
-    const { client, session } = track(await RawDdpClient.connect(app.wsUrl));
+    const { client, session } = track(await RawDdpClient.connect(suite.app.wsUrl));
     assert.equal((await client.call(PRESENCE_NAMES.setIdleMethod, true)).error, undefined);
-    assert.equal((await app.collection.findOneAsync({ _id: session }))?.idle, true);
-    assert.equal(app.presence!.people.size, 0);
+    assert.equal((await suite.app.collection.findOneAsync({ _id: session }))?.idle, true);
+    assert.equal(suite.app.presence!.people.size, 0);
     assert.equal((await client.call(PRESENCE_NAMES.loginMethod, { jwt: await jwtFor('early-idler') })).error, undefined);
-    assert.equal(app.presence!.people.get('early-idler')?.status, 'idle');
+    assert.equal(suite.app.presence!.people.get('early-idler')?.status, 'idle');
     await client.call(PRESENCE_NAMES.setIdleMethod, false);
-    assert.equal(app.presence!.people.get('early-idler')?.status, 'online');
+    assert.equal(suite.app.presence!.people.get('early-idler')?.status, 'online');
     await client.call(PRESENCE_NAMES.logoutMethod);
-    assert.equal(app.presence!.people.size, 0);
+    assert.equal(suite.app.presence!.people.size, 0);
     await nothingLeftBehind();
   });
 
   test('a flood of toggles: the 21st call in 10 s is too-many-requests', async () => {
-    const { client } = track(await loginAs(app, 'toggler'));
+    const { client } = track(await loginAs(suite.app, 'toggler'));
     const answers: string[] = [];
     for (let i = 0; i < 22; i++) {
       const result = await client.call(PRESENCE_NAMES.setIdleMethod, i % 2 === 0);
@@ -592,11 +574,11 @@ describe('people, attacked: presence.setIdle', () => {
   });
 
   test('10,000 pipelined setIdle calls from one client do not stall another session', async () => {
-    const { client } = track(await loginAs(app, 'pipeliner'));
+    const { client } = track(await loginAs(suite.app, 'pipeliner'));
     const burst = Array.from({ length: 10_000 }, (_, i) => JSON.stringify({ msg: 'method', id: `i${i}`, method: PRESENCE_NAMES.setIdleMethod, params: [i % 2 === 0] })).join('\n');
     for (const frame of burst.split('\n')) client.sendRaw(frame);
     const samples: number[] = [];
-    for (let i = 0; i < 5; i++) samples.push(await bystander.pingRoundTrip(), await methodRoundTrip(bystander));
+    for (let i = 0; i < 5; i++) samples.push(await suite.bystander.pingRoundTrip(), await methodRoundTrip(suite.bystander));
     assert.ok(Math.max(...samples) < 500, `bystander round trips: ${samples.map((s) => s.toFixed(0)).join(', ')} ms`);
     // The flooder got answers (ok or too-many-requests), or was closed for flooding; the server is fine either way.
     await Promise.race([client.until((f) => f.msg === 'result' && f.id === 'i9999', 8000), client.closed]);
@@ -606,7 +588,7 @@ describe('people, attacked: presence.setIdle', () => {
   });
 
   test('an anonymous client holding 300 subscriptions and pipelining 2,000 logouts: 5 are served (rate limited as login is), and a bystander is not stalled', async (t) => {
-    const { client } = track(await RawDdpClient.connect(app.wsUrl));
+    const { client } = track(await RawDdpClient.connect(suite.app.wsUrl));
     const names = [
       PRESENCE_NAMES.listPublication,
       PRESENCE_NAMES.countPublication,
@@ -625,8 +607,8 @@ describe('people, attacked: presence.setIdle', () => {
     const samples: number[] = [];
     const until = Date.now() + 1500;
     while (Date.now() < until) {
-      samples.push(await bystander.pingRoundTrip(), await methodRoundTrip(bystander));
-      await delay(60); // the bystander's getSessionId stays under its own 20 per second
+      samples.push(await suite.bystander.pingRoundTrip(), await methodRoundTrip(suite.bystander));
+      await delay(60); // the suite.bystander's getSessionId stays under its own 20 per second
     }
     const results = client.frames.filter((f) => f.msg === 'result');
     const answered = results.length;
@@ -642,14 +624,14 @@ describe('people, attacked: presence.setIdle', () => {
 
   test('setIdle sent right before a close: no record or person left', async () => {
     for (let i = 0; i < 20; i++) {
-      const { client } = await loginAs(app, `closing-idler-${i}`);
+      const { client } = await loginAs(suite.app, `closing-idler-${i}`);
       client.send({ msg: 'method', id: 'idle', method: PRESENCE_NAMES.setIdleMethod, params: [true] });
       if (i % 2) client.ws.terminate();
       else client.close();
     }
-    await waitFor(() => storeSize(app) === 1 && app.presence!.people.size === 0, 3000, 'nothing left');
+    await waitFor(() => storeSize(suite.app) === 1 && suite.app.presence!.people.size === 0, 3000, 'nothing left');
     await delay(100);
-    assert.equal(storeSize(app), 1);
-    assert.equal(app.presence!.people.size, 0);
+    assert.equal(storeSize(suite.app), 1);
+    assert.equal(suite.app.presence!.people.size, 0);
   });
 });
