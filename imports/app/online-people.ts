@@ -14,10 +14,10 @@ import type { PersonDocument, PersonStatus } from './wire-contract';
  *
  * Transitions (online, offline, idle, active) are reported once per change
  * of the person, not per socket, with the connection and instance that
- * caused them and the person's owner: the smallest instance id among their
- * connections (before the change, for offline). Every instance whose view
- * has converged names the same owner, so hooks fire on one instance only
- * (person-hooks.ts).
+ * caused them and the instances that held the person's connections during
+ * this online stretch (kept until they go offline). Views that saw the same
+ * connections agree on that set whatever order the changes reached them in,
+ * so hooks can fire on one instance only (person-hooks.ts).
  *
  * Why pure and synchronous: it is fed from the view's observer and does no
  * I/O, so it is unit-tested by feeding records (tests/app/online-people.test.ts).
@@ -37,8 +37,8 @@ export interface PersonCause {
   instanceId: string;
 }
 
-/** The smallest instance id among the person's connections (before the change, for offline). */
-export type PersonOwner = string;
+/** Every instance that held one of the person's connections since they came online. */
+export type PersonOwner = ReadonlySet<string>;
 
 export interface PeopleCallbacks {
   added?(doc: PersonDocument): void;
@@ -60,7 +60,8 @@ interface ConnectionEntry {
 interface Person {
   connections: Set<string>;
   doc: PersonDocument;
-  owner: PersonOwner;
+  /** Instances seen holding the person's connections in this online stretch. */
+  owner: Set<string>;
 }
 
 export class OnlinePeople {
@@ -131,7 +132,7 @@ export class OnlinePeople {
     const person = this.people.get(accountId);
     if (!person) {
       const connections = new Set([connectionId]);
-      const created: Person = { connections, doc: this.compute(accountId, connections), owner: this.ownerOf(connections) };
+      const created: Person = { connections, doc: this.compute(accountId, connections), owner: new Set([cause.instanceId]) };
       this.people.set(accountId, created);
       this.emit((o) => o.added?.(created.doc));
       // Online, idle or not (its status says which): a person who arrives idle has not become idle.
@@ -146,7 +147,7 @@ export class OnlinePeople {
   private refresh(person: Person, cause: PersonCause): void {
     const before = person.doc;
     const after = this.compute(before._id, person.connections);
-    person.owner = this.ownerOf(person.connections);
+    person.owner.add(cause.instanceId);
     const fields: Partial<Omit<PersonDocument, '_id'>> = {};
     let changed = false;
     if (after.status !== before.status) (fields.status = after.status), (changed = true);
@@ -160,14 +161,7 @@ export class OnlinePeople {
     if (after.status !== before.status) this.emit((o) => o.transition?.(after.status === 'idle' ? 'idle' : 'active', after, cause, person.owner));
   }
 
-  private ownerOf(connections: Set<string>): PersonOwner {
-    let owner: string | undefined;
-    for (const id of connections) {
-      const instanceId = this.entries.get(id)!.instanceId;
-      if (owner === undefined || instanceId < owner) owner = instanceId;
-    }
-    return owner ?? '';
-  }
+
 
   private compute(accountId: string, connections: Set<string>): PersonDocument {
     let idle = 0;

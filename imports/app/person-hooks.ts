@@ -10,13 +10,13 @@ import { callSafely } from '../common/call-safely';
  *
  * Once per fleet, not once per instance: every instance sees every person's
  * transitions (the view merges all instances), so only the person's owner
- * fires: the smallest instance id among the instances holding their
- * connections (for offline, holding them before). Views that have converged
- * agree on it, so two tabs on two instances going idle at once fire `idle`
- * once: on the owner, when the second change reaches it. When the owner is
- * gone (its Will, or it went silent) the online instance with the smallest
- * id fires instead, so the people of a crashed instance still go offline
- * exactly once.
+ * fires: the smallest instance id, still up, among the instances that held
+ * their connections since they came online. Views that saw the same
+ * connections agree on it whatever order the changes reached them in, so
+ * two tabs on two instances going idle at once, or closing one after the
+ * other, fire once. When all those instances are gone (their Wills) the
+ * online instance with the smallest id fires instead, so the people of a
+ * crashed instance still go offline exactly once.
  *
  * Caveats: a person's first two connections logging in on two instances
  * within the bridge's latency each look like the first, and `online` fires
@@ -81,11 +81,14 @@ export class PersonHooks implements AccountHooks {
     },
   };
 
-  private isResponsible(owner: PersonOwner): boolean {
+  /** The smallest instance still up among those that held the person's connections fires; if all are gone, the smallest online one. */
+  private isResponsible(instances: PersonOwner): boolean {
     const { ownInstanceId, isRemoteOnline, onlineInstanceIds } = this.options;
-    if (owner === ownInstanceId) return true;
-    if (!isRemoteOnline || isRemoteOnline(owner)) return false;
-    // The owner is gone: the smallest online instance id speaks for it.
+    const up = (id: string) => id === ownInstanceId || !isRemoteOnline || isRemoteOnline(id);
+    let owner: string | undefined;
+    for (const id of instances) if (up(id) && (owner === undefined || id < owner)) owner = id;
+    if (owner !== undefined) return owner === ownInstanceId;
+    // Every instance that held them is gone (their Wills): the smallest online instance id speaks for them.
     for (const id of onlineInstanceIds?.() ?? []) if (id < ownInstanceId) return false;
     return true;
   }

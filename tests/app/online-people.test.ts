@@ -158,7 +158,7 @@ describe('PersonHooks (imports/app/person-hooks.ts): once per transition, on one
     assert.deepEqual(fired, []);
   });
 
-  test('two tabs on two instances going idle at once: each view sees its own change first; only the owner (smallest instance id) fires, once', () => {
+  test('two tabs on two instances going idle at once, then closing: each view sees its own change first; only the owner (smallest instance id up that held her) fires, once each', () => {
     const onA = hooked('A', { B: true });
     const onB = hooked('B', { A: true });
     for (const { people } of [onA, onB]) {
@@ -174,11 +174,15 @@ describe('PersonHooks (imports/app/person-hooks.ts): once per transition, on one
     assert.equal(onB.people.get('ivy')!.status, 'idle');
     assert.deepEqual(onA.fired, ['online ivy', 'idle ivy']);
     assert.deepEqual(onB.fired, []);
-    // The owner's tab closes: B now owns ivy, and fires her going offline.
-    for (const { people } of [onA, onB]) people.recordChanged('a1', undefined, 'A');
-    for (const { people } of [onA, onB]) people.recordChanged('b1', undefined, 'B');
-    assert.deepEqual(onA.fired, ['online ivy', 'idle ivy']);
-    assert.deepEqual(onB.fired, ['offline ivy']);
+    // Her tab on A closes, then the one on B; B's view hears its own close before A's (the order that
+    // once lost the hook: each view saw the other instance's removal end her stretch). A, still up and
+    // among the instances that held her, fires her going offline, once.
+    onA.people.recordChanged('a1', undefined, 'A');
+    onB.people.recordChanged('b1', undefined, 'B');
+    onA.people.recordChanged('b1', undefined, 'B');
+    onB.people.recordChanged('a1', undefined, 'A');
+    assert.deepEqual(onA.fired, ['online ivy', 'idle ivy', 'offline ivy']);
+    assert.deepEqual(onB.fired, []);
   });
 
   test('a gone instance\'s people go offline once: on the online instance with the smallest id', () => {
