@@ -1,11 +1,13 @@
 import { loadConfig } from '../../imports/config/config';
-import { captureLogger } from './capture-logger';
+import { captureLogger, type LogRecord } from './capture-logger';
 import { startStandaloneApp, type StandaloneApp, type StandaloneOverrides } from '../../imports/standalone/standalone-app';
 
 export const MONITOR_TOKEN = 'test-monitor-token';
 
 export interface AppTestServer extends StandaloneApp {
   wsUrl: string;
+  /** Structured log events: assert with `matching` (capture-logger.ts). */
+  logs: LogRecord[];
   logLines: string[];
 }
 
@@ -17,10 +19,10 @@ export async function startAppForTest(
   env: Record<string, string> = {},
   overrides: StandaloneOverrides = {},
 ): Promise<AppTestServer> {
-  const { log, logLines } = captureLogger();
+  const { log, logs, logLines } = captureLogger();
   const config = loadConfig({ PORT: '0', BIND_IP: '127.0.0.1', PRESENCE_MONITOR_TOKEN: MONITOR_TOKEN, ...env }, []);
   const app = await startStandaloneApp(config, { log, ...overrides });
-  return Object.assign(app, { wsUrl: app.url.replace('http', 'ws') + '/websocket', logLines });
+  return Object.assign(app, { wsUrl: app.url.replace('http', 'ws') + '/websocket', logs, logLines });
 }
 
 export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 2000, what = 'condition'): Promise<void> {

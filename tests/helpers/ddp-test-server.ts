@@ -4,7 +4,7 @@ import { DdpServer } from '../../imports/ddp/ddp-server';
 import { createMeteorFacade, type StandaloneMeteor } from '../../imports/ddp/meteor-facade';
 import type { DdpServerOptions } from '../../imports/ddp/options';
 import type { Logger } from '../../imports/log/logger';
-import { captureLogger } from './capture-logger';
+import { captureLogger, type LogRecord } from './capture-logger';
 
 export interface TestServer {
   port: number;
@@ -14,6 +14,8 @@ export interface TestServer {
   meteor: StandaloneMeteor;
   http: Server;
   log: Logger;
+  /** Structured log events: assert with `matching` (capture-logger.ts). */
+  logs: LogRecord[];
   logLines: string[];
   close(): Promise<void>;
 }
@@ -28,7 +30,7 @@ export async function startTestServer(
   options: Partial<DdpServerOptions> = {},
   settings: Record<string, unknown> = {},
 ): Promise<TestServer> {
-  const { log, logLines } = captureLogger();
+  const { log, logs, logLines } = captureLogger();
   // A short SockJS disconnect delay so xhr sessions' timers do not keep the test process alive for a minute.
   const ddp = new DdpServer({ sockjsDisconnectDelayMs: 300, ...options }, log);
   const meteor = createMeteorFacade(ddp, settings, log);
@@ -46,6 +48,7 @@ export async function startTestServer(
     meteor,
     http,
     log,
+    logs,
     logLines,
     async close() {
       ddp.close();
