@@ -107,14 +107,27 @@ export class SessionQueue<T> {
     try {
       result = this.runner.runTask(item, unblock);
     } catch (error) {
-      this.runner.onTaskError(error, item);
+      this.reportTaskError(error, item);
       unblock();
       return;
     }
     if (result instanceof Promise) {
-      result.catch((error) => this.runner.onTaskError(error, item)).finally(unblock);
+      result.catch((error) => this.reportTaskError(error, item)).finally(unblock);
     } else {
       unblock();
+    }
+  }
+
+  /**
+   * A throwing error handler must not stall the session (the synchronous
+   * path would skip `unblock`) nor become an unhandled rejection (the
+   * asynchronous path, which ends the process): its throw is swallowed.
+   */
+  private reportTaskError(error: unknown, item: T): void {
+    try {
+      this.runner.onTaskError(error, item);
+    } catch {
+      // Nothing else to tell: the handler was the way to report.
     }
   }
 }

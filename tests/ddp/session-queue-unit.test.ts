@@ -158,6 +158,34 @@ describe('SessionQueue errors', () => {
     });
   }
 
+  for (const [how, fail] of failures) {
+    test(`an onTaskError that throws, for a task that ${how}, neither stalls the queue nor leaves an unhandled rejection`, async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const ran: number[] = [];
+        const queue = new SessionQueue<number>(
+          {
+            runTask: (n) => (ran.push(n), n === 1 ? fail(n) : Promise.resolve()),
+            onTaskError: () => {
+              throw new Error('the error handler failed too');
+            },
+          },
+          100,
+        );
+        for (let i = 0; i < 4; i++) queue.push(i);
+        await drainMicrotasks();
+        await new Promise((resolve) => setImmediate(resolve)); // unhandled rejections are reported after the microtasks
+        assert.deepEqual(ran, [0, 1, 2, 3]);
+        assert.equal(queue.length, 0);
+        assert.deepEqual(unhandled, []);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+  }
+
   test('a failing task holds the queue until it rejects (the next task never overlaps it)', async () => {
     const held = deferred();
     const log: string[] = [];
