@@ -40,10 +40,13 @@ export class LiveCount {
   private remote = 0;
   private count = 0;
   private started = false;
+  private stopped = false;
   private flushTimer: NodeJS.Timeout | null = null;
   /** What `stop` undoes: the view observer and the summaries listener. */
   private readonly stops: Array<() => void> = [];
   private readonly subscribers = new Map<HostPublishThis, number>();
+  /** Subscribers whose last push threw: retried every `coalesceMs` (logged once per failing stretch) until one succeeds or they stop. */
+  private readonly failing = new Set<HostPublishThis>();
 
   constructor(
     private readonly coalesceMs: number,
@@ -73,6 +76,7 @@ export class LiveCount {
 
   /** Stop following the view and the summaries; a pending push is dropped (shutdown). */
   stop(): void {
+    this.stopped = true;
     for (const stop of this.stops.splice(0)) stop();
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
@@ -82,7 +86,10 @@ export class LiveCount {
   serve(sub: HostPublishThis): void {
     this.subscribers.set(sub, this.count);
     sub.added(COUNT_COLLECTION, COUNT_DOCUMENT_ID, { count: this.count });
-    sub.onStop(() => this.subscribers.delete(sub));
+    sub.onStop(() => {
+      this.subscribers.delete(sub);
+      this.failing.delete(sub);
+    });
     sub.ready();
   }
 
@@ -90,7 +97,11 @@ export class LiveCount {
     this.local = local;
     this.remote = remote;
     this.count = local + remote;
-    if (this.subscribers.size === 0 || this.flushTimer) return;
+    if (this.subscribers.size > 0) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.stopped) return;
     this.flushTimer = setTimeout(() => this.flush(), this.coalesceMs);
     this.flushTimer.unref?.();
   }
@@ -102,9 +113,13 @@ export class LiveCount {
       try {
         sub.changed(COUNT_COLLECTION, COUNT_DOCUMENT_ID, { count: this.count });
         this.subscribers.set(sub, this.count);
+        this.failing.delete(sub);
       } catch (error) {
-        this.log.warn('Could not push the count to a subscriber', { session: sub.connection.id, error });
+        if (!this.failing.has(sub)) this.log.warn('Could not push the count to a subscriber; retrying', { session: sub.connection.id, error });
+        this.failing.add(sub);
       }
     }
+    // Without a retry, a failed subscriber would show a stale count until the next connect or close.
+    if (this.failing.size > 0) this.scheduleFlush();
   }
 }

@@ -95,6 +95,11 @@ function fakeSub(options: { failChanged?: () => boolean } = {}) {
   };
 }
 
+/** One coalesce period (50 ms) at a time: a timer armed while another fires is due in the next period. */
+function ticks(periods: number): void {
+  for (let i = 0; i < periods; i++) mock.timers.tick(50);
+}
+
 function recordingLogger() {
   const warnings: { message: string; context: Record<string, unknown> | undefined }[] = [];
   const log: Logger = {
@@ -243,7 +248,7 @@ describe('LiveCount', () => {
     assert.equal(count.value, 1);
   });
 
-  test('a subscriber whose changed throws is logged with its session and retried at the next flush; others are unaffected', () => {
+  test('a subscriber whose changed throws is logged once and retried every coalesceMs until it succeeds; others are unaffected', () => {
     const view = fakeSource();
     const { log, warnings } = recordingLogger();
     const count = new LiveCount(50, log);
@@ -260,11 +265,42 @@ describe('LiveCount', () => {
     assert.equal(warnings.length, 1);
     assert.equal(warnings[0]?.context?.session, 'session-1');
     assert.ok(warnings[0]?.context?.error instanceof Error);
+    ticks(3);
+    assert.equal(warnings.length, 1, 'a failing stretch is logged once, not per retry');
     broken = false;
+    mock.timers.tick(50);
+    assert.deepEqual(flaky.counts(), [0, 1], 'retried without waiting for the next change');
+    assert.deepEqual(healthy.counts(), [0, 1], 'the healthy subscriber is not sent the same count again');
+    ticks(3);
+    assert.deepEqual(flaky.counts(), [0, 1], 'no more retries once it succeeded');
+    broken = true;
     view.add('s2');
     mock.timers.tick(50);
-    assert.deepEqual(flaky.counts(), [0, 2]);
-    assert.deepEqual(healthy.counts(), [0, 1, 2]);
+    assert.equal(warnings.length, 2, 'a new failing stretch is logged again');
+  });
+
+  test('retries stop when the failing subscription stops, and when the count stops', () => {
+    const view = fakeSource();
+    const count = new LiveCount(50, recordingLogger().log);
+    count.start(view.source);
+    const attempts = { n: 0 };
+    const flaky = fakeSub({ failChanged: () => (attempts.n++, true) });
+    count.serve(flaky.sub);
+    view.add('s1');
+    ticks(4);
+    assert.equal(attempts.n, 4);
+    flaky.stop();
+    ticks(4);
+    assert.equal(attempts.n, 4, 'a stopped subscription is not retried');
+
+    const other = fakeSub({ failChanged: () => (attempts.n++, true) });
+    count.serve(other.sub);
+    view.add('s2');
+    mock.timers.tick(50);
+    assert.equal(attempts.n, 5);
+    count.stop();
+    ticks(4);
+    assert.equal(attempts.n, 5, 'a stopped count retries nothing');
   });
 
   test('start() twice observes once', () => {
