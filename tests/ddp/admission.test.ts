@@ -15,7 +15,7 @@ import {
   readOpenFileLimit,
 } from '../../imports/ddp/open-file-limit';
 import { resolveDdpServerOptions } from '../../imports/ddp/options';
-import { captureLogger } from '../helpers/capture-logger';
+import { captureLogger, describeLogs, matching, type LogQuery } from '../helpers/capture-logger';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
 /**
@@ -158,7 +158,8 @@ async function waitFor(predicate: () => boolean, what: string, timeoutMs = 3000)
   }
 }
 
-const linesMatching = (server: TestServer, pattern: RegExp) => server.logLines.filter((line) => pattern.test(line));
+/** The server's log records matching `query`. */
+const logged = (server: TestServer, query: LogQuery) => matching(server.logs, query);
 
 describe('open-file limit (open-file-limit.ts)', () => {
   const sample = [
@@ -201,7 +202,11 @@ describe('open-file limit (open-file-limit.ts)', () => {
   test('the DDP server logs where its socket cap came from', async () => {
     const server = await startTestServer();
     try {
-      assert.equal(linesMatching(server, /Socket cap from the open-file limit|Open-file limit unreadable/).length, 1);
+      const fromProc = logged(server, { level: 'info', message: 'Socket cap from the open-file limit' });
+      const assumed = logged(server, { level: 'warn', message: 'Open-file limit unreadable' });
+      assert.equal(fromProc.length + assumed.length, 1, describeLogs(server.logs));
+      const { maxSockets } = server.ddp.admissionStats;
+      assert.equal([...fromProc, ...assumed][0]!.context?.maxSockets, Number.isFinite(maxSockets) ? maxSockets : 'unlimited');
       assert.ok(server.ddp.admissionStats.maxSockets > 0);
     } finally {
       await server.close();
@@ -230,7 +235,8 @@ describe('process-wide socket cap (maxSockets)', () => {
     const refusedUpgrade = await upgrade(server.port, '127.0.0.15');
     assert.equal(refusedUpgrade.status, 503, 'a WebSocket client beyond the cap gets 503, not a reset');
     assert.equal(server.ddp.admissionStats.refused['socket cap'], 4);
-    assert.equal(linesMatching(server, /Socket cap reached/).length, 1, 'one log line, not one per socket');
+    const capLogged = logged(server, { level: 'warn', message: 'Socket cap reached', context: { maxSockets: 20 } });
+    assert.equal(capLogged.length, 1, `one log record, not one per socket:\n${describeLogs(server.logs)}`);
 
     assert.equal(await existing.whoami(), existing.session);
 
@@ -251,7 +257,7 @@ describe('process-wide socket cap (maxSockets)', () => {
     server.http.emit('error', acceptError());
     server.http.emit('error', acceptError());
     assert.equal(server.ddp.admissionStats.acceptErrors, 2);
-    assert.equal(linesMatching(server, /Could not accept a connection.*"code":"EMFILE"/).length, 1);
+    assert.equal(logged(server, { level: 'warn', message: 'Could not accept a connection', context: { code: 'EMFILE' } }).length, 1, describeLogs(server.logs));
     // Any other server error (EADDRINUSE from listen) still throws when nobody else listens, as without admission control.
     const listenError = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE', syscall: 'listen' });
     assert.throws(() => server.http.emit('error', listenError), /EADDRINUSE/);
@@ -368,9 +374,8 @@ describe('per-address cap on sockets pending DDP connect (maxPendingSocketsPerAd
     const seventh = await Peer.open(server.wsUrl, '127.0.0.30');
 
     assert.equal(server.ddp.admissionStats.refused['pending per address'], 3);
-    const lines = linesMatching(server, /have not completed DDP connect/);
-    assert.equal(lines.length, 1, 'one log line per address per window');
-    assert.match(lines[0]!, /127\.0\.0\.30/);
+    const refusals = logged(server, { level: 'warn', message: 'have not completed DDP connect' });
+    assert.deepEqual(refusals.map((r) => r.context?.address), ['127.0.0.30'], 'one log record per address per window');
 
     for (const peer of [...flood, sixth, seventh, other]) peer.close();
     silentTcp[1]!.socket.destroy();
@@ -449,7 +454,8 @@ describe('per-address session cap (maxSessionsPerAddress)', () => {
     await third.closed;
     assert.deepEqual(third.frames, [], 'closed without a connected (or any) frame');
     assert.equal(server.ddp.admissionStats.refused['sessions per address'], 1);
-    assert.equal(linesMatching(server, /Too many DDP sessions from one address/).length, 1);
+    const refusals = logged(server, { level: 'warn', message: 'Too many DDP sessions from one address' });
+    assert.deepEqual(refusals.map((r) => r.context?.address), ['127.0.0.40'], describeLogs(server.logs));
 
     const elsewhere = await Peer.connect(server.wsUrl, '127.0.0.41');
     assert.equal(await elsewhere.whoami(), elsewhere.session);
@@ -502,11 +508,12 @@ describe('connect deadline (connectDeadlineMs) and the pre1 idle timeout', () =>
     // The talker sends a method every 100 ms, past the silent one's close.
     while (!silentClosedAt || Date.now() - started < 600) {
       assert.equal(await talker.whoami(), talker.session);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the talker's pace: the behaviour under test
     }
     assert.ok(silentClosedAt - started >= 250 && silentClosedAt - started < 1500, `closed after ${silentClosedAt - started} ms`);
     assert.equal(talker.ws.readyState, WebSocket.OPEN);
-    assert.equal(linesMatching(server, /"reason":"idle timeout"/).length, 1);
+    const reaped = logged(server, { message: 'DDP session closed', context: { reason: 'idle timeout' } });
+    assert.deepEqual(reaped.map((r) => r.context?.session), [silent.session], 'the silent session only');
 
     const quietAt = Date.now();
     await talker.closed;
@@ -515,6 +522,7 @@ describe('connect deadline (connectDeadlineMs) and the pre1 idle timeout', () =>
 
   test('a version "1" session is not reaped by the pre1 timeout (it has heartbeats)', async () => {
     const modern = await Peer.connect(server.wsUrl, '127.0.0.53');
+    // A fixed wait past pre1IdleTimeoutMs (300): only time can show that a timer did not fire.
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(await modern.whoami(), modern.session);
     modern.close();
@@ -532,7 +540,7 @@ describe('at the open-file limit (child process with a low ulimit -n)', { skip: 
     const { createServer } = await import('node:http');
     const { DdpServer } = await import(process.env.DDP_SERVER_MODULE);
     const { createLogger } = await import(process.env.LOGGER_MODULE);
-    const ddp = new DdpServer(JSON.parse(process.env.DDP_OPTIONS), createLogger('debug'));
+    const ddp = new DdpServer(JSON.parse(process.env.DDP_OPTIONS), createLogger('debug', undefined, { format: 'json' }));
     ddp.methods({ whoami() { return this.connection.id; } });
     const http = createServer();
     ddp.attach(http);
@@ -567,7 +575,13 @@ describe('at the open-file limit (child process with a low ulimit -n)', { skip: 
         child.once('message', resolve as (m: unknown) => void);
         child.send('stats');
       });
-    return { child, port, stats, stderr: () => stderr, exited };
+    /** The child's log records (JSON lines on its stderr), parsed. */
+    const logs = () =>
+      stderr
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { child, port, stats, logs, stderr: () => stderr, exited };
   }
 
   test('with maxSockets automatic, sockets beyond the open-file limit less headroom get 503 and the process keeps serving', async () => {
@@ -583,7 +597,8 @@ describe('at the open-file limit (child process with a low ulimit -n)', { skip: 
       const stats = await server.stats();
       assert.equal(stats.socketsOpen, 192);
       assert.equal(stats.acceptErrors, 0, 'accept() never met EMFILE');
-      assert.match(server.stderr(), /Socket cap from the open-file limit in \/proc\/self\/limits .*"openFileLimit":256.*"maxSockets":192/);
+      const capFrom = server.logs().filter((r) => r.msg === 'Socket cap from the open-file limit in /proc/self/limits');
+      assert.deepEqual(capFrom.map((r) => [r.level, r.openFileLimit, r.maxSockets]), [['info', 256, 192]], server.stderr());
 
       for (const raw of held.slice(0, 10)) raw.socket.destroy();
       while ((await server.stats()).socketsOpen > 182);

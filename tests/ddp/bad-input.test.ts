@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../helpers/app-test-server';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
@@ -119,7 +120,6 @@ describe('bad input', () => {
   });
 
   test('no session is left behind after the sockets above are gone', async () => {
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(server.ddp.sessionCount, 0);
+    await waitFor(() => server.ddp.sessionCount === 0, 2000, 'every session closed');
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ConnectionHandle } from '../../imports/ddp/connection-handle';
 import { resolveClientAddress } from '../../imports/ddp/connection-handle';
+import { waitFor } from '../helpers/app-test-server';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
@@ -69,7 +70,7 @@ describe('the connection object', () => {
     await client.until((f) => f.msg === 'ready');
     client.close();
     await client.closed;
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor(() => events.includes(`onClose ${session}`), 2000, 'the onClose callback');
     const mine = events.filter((e) => e.endsWith(session));
     assert.deepEqual(mine, [`onStop ${session}`, `onClose ${session}`]);
   });
@@ -78,7 +79,8 @@ describe('the connection object', () => {
     const { client, session } = await RawDdpClient.connect(server.wsUrl);
     client.close();
     await client.closed;
-    await new Promise((r) => setTimeout(r, 20));
+    // The callback registered at connection time has run: the close is complete.
+    await waitFor(() => events.includes(`onClose ${session}`), 2000, 'the close to complete');
     let ran = false;
     seen.get(session)!.onClose(() => (ran = true));
     await new Promise((r) => setImmediate(r));
@@ -89,8 +91,7 @@ describe('the connection object', () => {
     const { client, session } = await RawDdpClient.connect(server.wsUrl);
     client.send({ msg: 'method', id: 'k', method: 'kickMe', params: [] });
     await client.closed;
-    await new Promise((r) => setTimeout(r, 20));
-    assert.ok(events.includes(`onClose ${session}`));
+    await waitFor(() => events.includes(`onClose ${session}`), 2000, 'onClose to run');
   });
 
   test('HTTP_FORWARDED_COUNT picks the address our own proxy saw', async () => {

@@ -100,7 +100,7 @@ describe('/websocket sends a burst of frames with a write or two, not one per fr
 
   test('200 added and ready: every frame, in order, in at most two writes', async () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
-    await new Promise((r) => setTimeout(r, 20)); // the handshake's writes are done
+    await client.pingRoundTrip(); // the handshake's writes are done: they went out before the pong
     const before = writes.count;
     client.send({ msg: 'sub', id: 's', name: 'burst', params: [200] });
     await client.until((f) => f.msg === 'ready', 2000);

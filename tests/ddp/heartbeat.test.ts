@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../helpers/app-test-server';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
@@ -27,7 +28,9 @@ describe('liveness: ping/pong and the server heartbeat', () => {
   test('pong from the client is accepted silently', async () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
     client.send({ msg: 'pong', id: 'x' });
-    await client.expectSilence(50);
+    // Handled in order: the next answer is the later ping's, nothing for the pong (server pings are skipped).
+    client.send({ msg: 'ping', id: 'after' });
+    assert.deepEqual(await client.next(), { msg: 'pong', id: 'after' });
     client.close();
   });
 
@@ -48,18 +51,24 @@ describe('liveness: ping/pong and the server heartbeat', () => {
     await client.closed;
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 500, `closed ${elapsed} ms after the ping`);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.ok(closedConnections.includes(session), 'onClose ran after the heartbeat timeout');
+    await waitFor(() => closedConnections.includes(session), 2000, 'onClose to run after the heartbeat timeout');
   });
 
   test('a client that answers pings (or sends anything) stays connected', async () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
+    let pings = 0;
     client.ws.on('message', (data) => {
       const msg = JSON.parse(data.toString());
-      if (msg.msg === 'ping') client.send({ msg: 'pong' });
+      if (msg.msg === 'ping') {
+        pings++;
+        client.send({ msg: 'pong' });
+      }
     });
-    await new Promise((r) => setTimeout(r, 700));
+    // A server ping comes only once the previous one was answered in time (else the session closes 100 ms after it):
+    // the 4th ping shows three pongs accepted.
+    await waitFor(() => pings >= 4 || client.ws.readyState !== client.ws.OPEN, 3000, 'four heartbeat rounds');
     assert.equal(client.ws.readyState, client.ws.OPEN);
+    assert.ok(pings >= 4, `${pings} pings`);
     client.close();
   });
 
@@ -67,15 +76,14 @@ describe('liveness: ping/pong and the server heartbeat', () => {
     const { client, session } = await RawDdpClient.connect(server.wsUrl);
     // Stop reading without closing: the server sees silence only.
     (client.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
-    const started = Date.now();
-    while (!closedConnections.includes(session) && Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(closedConnections.includes(session), 'closed by heartbeat');
+    await waitFor(() => closedConnections.includes(session), 2000, 'the heartbeat to close the session');
     client.ws.terminate();
   });
 
   test('heartbeatIntervalMs = 0 disables pings', async () => {
     const quiet = await startTestServer(() => {}, { heartbeatIntervalMs: 0 });
     const { client } = await RawDdpClient.connect(quiet.wsUrl);
+    // A fixed wait (two of the suite's intervals): only time can show that no ping timer runs.
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(!client.frames.some((f) => f.msg === 'ping'));
     client.close();

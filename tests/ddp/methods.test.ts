@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import simpleDDP from 'simpleddp';
 import DDPModule from 'ddp.js';
 import WebSocket from 'ws';
+import { describeLogs, matching } from '../helpers/capture-logger';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
@@ -100,7 +101,9 @@ describe('methods (DDP.md "Remote procedure calls")', () => {
         isClientSafe: true, error: 500, reason: 'Internal server error', message: 'Internal server error [500]', errorType: 'Meteor.Error',
       });
       assert.ok(!client.rawFrames.join('').includes('secret'), 'no internal detail reaches the client');
-      assert.ok(server.logLines.some((l) => l.includes(`while invoking method '${method}'`) && l.includes('secret')));
+      const logged = matching(server.logs, { level: 'error', message: `Exception while invoking method '${method}'` });
+      assert.equal(logged.length, 1, describeLogs(server.logs));
+      assert.match(String((logged[0]!.context?.error as Error | undefined)?.message), /secret/, 'the detail is in the server log');
       client.close();
     });
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { describeLogs, matching } from '../helpers/capture-logger';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
@@ -73,10 +74,11 @@ describe('per-session ordering over the wire', () => {
   });
 
   test('a session that piles up more than maxQueuedMessagesPerSession behind a hang is closed', async () => {
-    const { client } = await RawDdpClient.connect(server.wsUrl);
+    const { client, session } = await RawDdpClient.connect(server.wsUrl);
     client.send({ msg: 'method', id: 'h', method: 'hang', params: [] });
     for (let i = 0; i < 10; i++) client.send({ msg: 'method', id: `q${i}`, method: 'fast', params: [] });
     await client.closed;
-    assert.ok(server.logLines.some((l) => l.includes('Client mistake: inbound queue overflow')));
+    const logged = matching(server.logs, { level: 'warn', message: 'Client mistake: inbound queue overflow', context: { session } });
+    assert.equal(logged.length, 1, describeLogs(server.logs));
   });
 });

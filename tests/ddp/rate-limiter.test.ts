@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, mock, test } from 'node:test';
 import { MeteorError } from '../../imports/ddp/meteor-error';
 import {
   DdpRateLimiter,
@@ -8,7 +8,7 @@ import {
   type RateLimitInput,
   type RateLimitResult,
 } from '../../imports/ddp/rate-limiter';
-import { captureLogger } from '../helpers/capture-logger';
+import { captureLogger, describeLogs, matching } from '../helpers/capture-logger';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 
@@ -226,9 +226,9 @@ describe('DdpRateLimiter (Meteor ddp-rate-limiter.js)', () => {
 
   function setup() {
     const clock = manualClock();
-    const { log, logLines } = captureLogger();
+    const { log, logs } = captureLogger();
     const limiter = new DdpRateLimiter({ log, now: clock.now });
-    return { clock, limiter, logLines, api: limiter.api };
+    return { clock, limiter, logs, api: limiter.api };
   }
 
   test('the default message, word for word, rounds the wait up to whole seconds', () => {
@@ -276,31 +276,32 @@ describe('DdpRateLimiter (Meteor ddp-rate-limiter.js)', () => {
   });
 
   test('a throwing message function falls back to the default message and is logged', () => {
-    const { limiter, api, logLines } = setup();
-    api.addRule({ name: 'm' }, 1, 1000);
+    const { limiter, api, logs } = setup();
+    const rule = api.addRule({ name: 'm' }, 1, 1000);
     api.setErrorMessage(() => {
       throw new Error('oops');
     });
     limiter.limit('method', 'm', caller);
     assert.match(limiter.limit('method', 'm', caller)!.reason!, /^Error, too many requests/);
-    assert.ok(logLines.some((l) => l.includes('message function failed')));
+    const failed = matching(logs, { level: 'error', message: 'message function failed', context: { rule } });
+    assert.deepEqual(failed.map((r) => (r.context?.error as Error | undefined)?.message), ['oops'], describeLogs(logs));
   });
 
   test('refusals are counted by type and name, and logged once per rule per window', () => {
-    const { clock, limiter, api, logLines } = setup();
+    const { clock, limiter, api, logs } = setup();
     api.addRule({ name: 'm', connectionId: () => true }, 1, 1000);
     api.addRule({ type: 'subscription', name: 's' }, 1, 1000);
     for (let i = 0; i < 10; i++) limiter.limit('method', 'm', caller);
     for (let i = 0; i < 3; i++) limiter.limit('subscription', 's', caller);
     assert.equal(limiter.rateLimitedCount.method.get('m'), 9);
     assert.equal(limiter.rateLimitedCount.subscription.get('s'), 2);
-    const lines = () => logLines.filter((l) => l.includes('Rate limit exceeded'));
-    assert.equal(lines().length, 2, 'one per rule');
-    assert.ok(lines()[0]!.includes('"session":"session-1"') && lines()[0]!.includes('"name":"m"'));
+    const refusals = () => matching(logs, { level: 'warn', message: 'Rate limit exceeded' });
+    assert.equal(refusals().length, 2, 'one per rule');
+    assert.equal(matching(refusals().slice(0, 1), { context: { session: 'session-1', type: 'method', name: 'm' } }).length, 1, describeLogs(logs));
     clock.advance(1001);
     for (let i = 0; i < 5; i++) limiter.limit('method', 'm', caller);
-    assert.equal(lines().length, 3, 'one more in the new window');
-    assert.ok(lines()[2]!.includes('"suppressedBefore":8'), lines()[2]);
+    assert.equal(refusals().length, 3, 'one more in the new window');
+    assert.equal(matching(refusals().slice(2), { context: { name: 'm', suppressedBefore: 8 } }).length, 1, describeLogs(logs));
   });
 
   test('no rules: nothing is counted or allocated', () => {
@@ -322,18 +323,22 @@ describe('DdpRateLimiter (Meteor ddp-rate-limiter.js)', () => {
   });
 });
 
-describe('rate limits on the wire (livedata_server.js)', () => {
+// The limiter's clock is Date.now (read when the server is built), so only Date is mocked: sockets and their timers
+// stay real, and the test moves the windows by hand instead of sleeping through them. With Date frozen, waits with
+// a Date deadline (RawDdpClient.next) cannot time out: the suite's timeout turns a missing frame into a failure.
+describe('rate limits on the wire (livedata_server.js)', { timeout: 30_000 }, () => {
   const WINDOW_MS = 1000;
   let server: TestServer;
   let methodRule = '';
   let subRule = '';
-  /** Wait until the rule's window has run out, so the next matching call starts a full one. */
-  const freshWindow = async (ruleId: string) => {
+  /** Move the clock past the rule's window, so the next matching call starts a full one. */
+  const freshWindow = (ruleId: string) => {
     const rule = server.meteor.DDPRateLimiter.printRules()[ruleId]!;
     const wait = rule.lastResetTime + rule.options.intervalTime + 2 - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) mock.timers.tick(wait);
   };
   before(async () => {
+    mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
     server = await startTestServer((meteor) => {
       meteor.methods({
         limited: () => 'ok',
@@ -348,7 +353,10 @@ describe('rate limits on the wire (livedata_server.js)', () => {
       DDPRateLimiter.addRule({ type: 'method', name: (name: string) => name.startsWith('counted.') }, 1, 60_000);
     });
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    mock.timers.reset();
+  });
 
   const expectedError = (timeToReset: number) => {
     const reason = `Error, too many requests. Please slow down. You must wait ${Math.ceil(timeToReset / 1000)} seconds before trying again.`;
@@ -358,7 +366,7 @@ describe('rate limits on the wire (livedata_server.js)', () => {
   test('a limited method: `updated` then `result` with too-many-requests (exact frames); other sessions unaffected; works again after timeToReset', async () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
     const { client: other } = await RawDdpClient.connect(server.wsUrl);
-    await freshWindow(methodRule);
+    freshWindow(methodRule);
     for (const id of ['1', '2', '3']) client.send({ msg: 'method', id, method: 'limited', params: [] });
     const frames = [];
     for (let i = 0; i < 6; i++) frames.push(await client.next());
@@ -381,7 +389,7 @@ describe('rate limits on the wire (livedata_server.js)', () => {
     await client.next();
     assert.deepEqual(await client.next(), { msg: 'result', id: 'f', result: 'free' });
 
-    await new Promise((r) => setTimeout(r, timeToReset + 20));
+    mock.timers.tick(timeToReset + 1);
     client.send({ msg: 'method', id: '4', method: 'limited', params: [] });
     await client.next();
     assert.deepEqual(await client.next(), { msg: 'result', id: '4', result: 'ok' });
@@ -393,7 +401,7 @@ describe('rate limits on the wire (livedata_server.js)', () => {
   test('a limited sub: one `nosub` with too-many-requests (exact frame), nothing else; a repeated id is not counted; works again after timeToReset', async () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
     const { client: other } = await RawDdpClient.connect(server.wsUrl);
-    await freshWindow(subRule);
+    freshWindow(subRule);
     client.send({ msg: 'sub', id: 'a', name: 'limitedPub' });
     assert.deepEqual(await client.next(), { msg: 'ready', subs: ['a'] });
     client.send({ msg: 'sub', id: 'a', name: 'limitedPub' }); // ignored before counting, as in Meteor
@@ -402,12 +410,16 @@ describe('rate limits on the wire (livedata_server.js)', () => {
     assert.equal(nosub.msg, 'nosub');
     const timeToReset = (nosub.error as { details: { timeToReset: number } }).details.timeToReset;
     assert.equal(client.rawFrames.at(-1), `{"msg":"nosub","id":"b","error":${expectedError(timeToReset)}}`);
-    await client.expectSilence(50);
+    // A method handled after both subs: nothing but its own answer follows the nosub.
+    const afterNosub = client.frames.length;
+    const result = await client.call('free');
+    assert.deepEqual(client.frames.slice(afterNosub).map((f) => f.msg), ['updated', 'result']);
+    assert.equal(result.result, 'free');
 
     other.send({ msg: 'sub', id: 'a', name: 'limitedPub' });
     assert.deepEqual(await other.next(), { msg: 'ready', subs: ['a'] });
 
-    await new Promise((r) => setTimeout(r, timeToReset + 20));
+    mock.timers.tick(timeToReset + 1);
     client.send({ msg: 'sub', id: 'b', name: 'limitedPub' });
     assert.deepEqual(await client.next(), { msg: 'ready', subs: ['b'] }, 'the refused id can be used again');
     assert.ok((server.ddp.rateLimitedCount.subscription.get('limitedPub') ?? 0) >= 1);
@@ -426,15 +438,15 @@ describe('rate limits on the wire (livedata_server.js)', () => {
   });
 
   test('a flood is logged once per rule per window, not per call', async () => {
-    const before = server.logLines.filter((l) => l.includes('Rate limit exceeded')).length;
-    const { client } = await RawDdpClient.connect(server.wsUrl);
-    await freshWindow(methodRule);
+    const { client, session } = await RawDdpClient.connect(server.wsUrl);
+    const refusalsLogged = () => matching(server.logs, { level: 'warn', message: 'Rate limit exceeded', context: { session, type: 'method', name: 'limited' } });
+    freshWindow(methodRule);
     for (let i = 0; i < 30; i++) client.send({ msg: 'method', id: `x${i}`, method: 'limited', params: [] });
     await client.until((f) => f.msg === 'result' && f.id === 'x29');
     const refused = client.frames.filter((f) => f.msg === 'result' && f.error).length;
     assert.ok(refused >= 20, `${refused} refused`);
-    const logged = server.logLines.filter((l) => l.includes('Rate limit exceeded')).length - before;
-    assert.equal(logged, 1, `${logged} log lines for ${refused} refusals`);
+    const logged = refusalsLogged().length;
+    assert.equal(logged, 1, `${logged} log records for ${refused} refusals:\n${describeLogs(server.logs)}`);
     client.close();
   });
 });

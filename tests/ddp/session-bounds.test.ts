@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 import { waitFor } from '../helpers/app-test-server';
+import { describeLogs, matching } from '../helpers/capture-logger';
 
 /**
  * Per-session and per-socket bounds (issue 9): exceeding one closes that
@@ -53,12 +54,13 @@ describe('per-client bounds', () => {
   }
 
   test('a sub beyond maxSubscriptionsPerSession closes that session only', async () => {
-    const { client } = await RawDdpClient.connect(server.wsUrl);
+    const { client, session } = await RawDdpClient.connect(server.wsUrl);
     for (let i = 0; i < 3; i++) client.send({ msg: 'sub', id: `s${i}`, name: 'empty' });
     for (let i = 0; i < 3; i++) await client.until((f) => f.msg === 'ready');
     client.send({ msg: 'sub', id: 's3', name: 'empty' });
     await client.closed;
-    assert.ok(server.logLines.some((l) => l.includes('Client mistake: too many subscriptions')));
+    const logged = matching(server.logs, { level: 'warn', message: 'Client mistake: too many subscriptions', context: { session } });
+    assert.equal(logged.length, 1, describeLogs(server.logs));
     await assertServing();
   });
 
@@ -76,12 +78,19 @@ describe('per-client bounds', () => {
   });
 
   test('methods beyond maxPendingMethodsPerSession close that session (unblocked methods count until they finish)', async () => {
-    const { client } = await RawDdpClient.connect(server.wsUrl);
+    const { client, session } = await RawDdpClient.connect(server.wsUrl);
     for (let i = 0; i < 3; i++) client.send({ msg: 'method', id: `h${i}`, method: 'unblockThenHang' });
-    await client.expectSilence(100);
+    // A sub is queued behind the three methods, so its ready proves they all started (and unblocked);
+    // three pending methods are allowed: no result, no close, nothing but that ready.
+    const sent = client.frames.length;
+    client.send({ msg: 'sub', id: 'after', name: 'empty' });
+    const ready = await client.until((f) => f.msg === 'ready');
+    assert.deepEqual(client.frames.slice(sent), [ready]);
+    assert.equal(client.ws.readyState, client.ws.OPEN);
     client.send({ msg: 'method', id: 'h3', method: 'unblockThenHang' });
     await client.closed;
-    assert.ok(server.logLines.some((l) => l.includes('Client mistake: too many pending methods')));
+    const logged = matching(server.logs, { level: 'warn', message: 'Client mistake: too many pending methods', context: { session } });
+    assert.equal(logged.length, 1, describeLogs(server.logs));
     await assertServing();
   });
 
@@ -95,12 +104,13 @@ describe('per-client bounds', () => {
   });
 
   test('queued bytes beyond maxQueuedBytesPerSession close the session', async () => {
-    const { client } = await RawDdpClient.connect(server.wsUrl);
+    const { client, session } = await RawDdpClient.connect(server.wsUrl);
     client.send({ msg: 'method', id: 'stuck', method: 'hang' });
     // Subs wait behind the hanging method; their frames add up past 10 KiB.
     for (let i = 0; i < 20; i++) client.send({ msg: 'sub', id: `q${i}`, name: 'empty', params: ['y'.repeat(1000)] });
     await client.closed;
-    assert.ok(server.logLines.some((l) => l.includes('Client mistake: inbound queue overflow')));
+    const logged = matching(server.logs, { level: 'warn', message: 'Client mistake: inbound queue overflow', context: { session } });
+    assert.equal(logged.length, 1, describeLogs(server.logs));
     await assertServing();
   });
 
@@ -136,23 +146,32 @@ describe('per-client bounds', () => {
     client.send({ msg: 'sub', id: 'ps', name: 'empty', params: new Array(101).fill(0) });
     const nosub = await client.until((f) => f.msg === 'nosub');
     assert.equal((nosub.error as { error: number }).error, 400);
-    assert.ok(!server.logLines.some((l) => l.includes(' ERROR ')), 'a client mistake is not an ERROR');
+    assert.deepEqual(matching(server.logs, { level: 'error' }), [], 'a client mistake is not an ERROR');
     client.close();
   });
 
   test('ping and unsub with a falsy id are answered with that id; an object id gets no answer and no stack trace', async () => {
-    const { client } = await RawDdpClient.connect(server.wsUrl);
+    const { client, session } = await RawDdpClient.connect(server.wsUrl);
+    const logsBefore = server.logs.length;
     client.sendRaw('{"msg":"ping","id":null}');
     assert.equal(await client.next().then(() => client.rawFrames.at(-1)), '{"msg":"pong","id":null}');
     client.sendRaw('{"msg":"ping","id":0}');
     assert.equal(await client.next().then(() => client.rawFrames.at(-1)), '{"msg":"pong","id":0}');
     client.sendRaw('{"msg":"unsub","id":null}');
     assert.equal(await client.next().then(() => client.rawFrames.at(-1)), '{"msg":"nosub","id":null}');
+    const sent = client.frames.length;
     client.sendRaw('{"msg":"ping","id":{}}');
     client.sendRaw('{"msg":"unsub","id":[]}');
-    await client.expectSilence(100);
-    assert.ok(server.logLines.some((l) => l.includes('Client mistake: non-string id')));
-    assert.ok(!server.logLines.some((l) => l.includes('"stack"') && l.includes('not a string')), 'no stack trace for a client mistake');
+    // The method runs after both were handled (pings at once, unsubs in the session's queue): only its own frames come back.
+    const result = await client.call('echo', 'after');
+    const methodOwn = (f: Record<string, unknown>) => f === result || (f.msg === 'updated' && (f.methods as string[]).includes(result.id as string));
+    assert.deepEqual(client.frames.slice(sent).filter((f) => !methodOwn(f)), []);
+    const logs = server.logs.slice(logsBefore);
+    // Both reports are of one kind: the second is counted but not logged within the window.
+    const logged = matching(logs, { level: 'warn', message: 'Client mistake: non-string id' });
+    assert.deepEqual(logged.map((r) => r.context), [{ session }], describeLogs(logs));
+    // No stack trace: nothing was logged as an error or with an error attached.
+    assert.deepEqual(logs.filter((r) => r.level === 'error' || r.context?.error !== undefined), [], describeLogs(logs));
     client.close();
   });
 
@@ -160,6 +179,8 @@ describe('per-client bounds', () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
     client.send({ msg: 'sub', id: 'a\nFORGED ERROR line\r\u2028', name: 'boom' });
     await client.until((f) => f.msg === 'nosub');
+    assert.equal(matching(server.logs, { level: 'error', message: /^Exception from sub boom id a\nFORGED/ }).length, 1, describeLogs(server.logs));
+    // logLines on purpose: this test is about the formatted line (no raw newline can forge a second one).
     const line = server.logLines.find((l) => l.includes('from sub boom'));
     assert.ok(line, 'the failure is logged');
     assert.ok(!/[\n\r\u2028]/.test(line!), line);
@@ -177,7 +198,8 @@ describe('per-client bounds', () => {
     // 16 KiB results, never fetched: past 64 KiB the session is closed.
     for (let i = 0; i < 8; i++) await send({ msg: 'method', id: `b${i}`, method: 'big' });
     // The warning first: the count alone could also drop because an earlier test's session closes late.
-    await waitFor(() => server.logLines.some((l) => l.includes('SockJS client is not reading')), 3000, 'the not-reading warning');
+    const notReading = () => matching(server.logs, { level: 'warn', message: 'SockJS client is not reading' }).length > 0;
+    await waitFor(notReading, 3000, 'the not-reading warning');
     await waitFor(() => server.ddp.sessionCount <= sessionsBefore - 1, 2000, 'the non-reading session to close');
   });
   test('with default bounds, 5,000 pipelined method calls are all answered; the session stays open', async () => {

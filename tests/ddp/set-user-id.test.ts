@@ -4,6 +4,8 @@ import simpleDDP from 'simpleddp';
 import WebSocket from 'ws';
 import type { ConnectionHandle } from '../../imports/ddp/connection-handle';
 import { MemoryCollection } from '../../imports/store/memory-collection';
+import { waitFor } from '../helpers/app-test-server';
+import { describeLogs, matching } from '../helpers/capture-logger';
 import { liveRecords, RawDdpClient } from '../helpers/raw-ddp-client';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 
@@ -120,6 +122,7 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
         if (uid !== null && rerunGate) await rerunGate.promise;
         this.added('gatedDocs', 'g', { uid });
         this.ready();
+        events.push(`gated done:${uid}`);
       });
       // Sends its initial set over later event-loop turns: documents after the diff flow normally.
       meteor.publish('trickle', function () {
@@ -134,7 +137,7 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
   afterEach(async () => {
     for (const client of openClients.splice(0)) client.close();
     // Closed sessions run their onStop callbacks a turn later: let them land before the next test's events.
-    while (server.ddp.sessionCount > 0) await delay(5);
+    await waitFor(() => server.ddp.sessionCount === 0, 2000, 'every session closed');
     await new Promise((r) => setImmediate(r));
     events.length = 0;
     gate = deferred();
@@ -142,7 +145,10 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
     rerunGate = null;
   });
 
-  const errorLines = () => server.logLines.filter((l) => l.includes(' ERROR ')).length;
+  const errorCount = () => matching(server.logs, { level: 'error' }).length;
+  /** The error records whose attached error has `message`. */
+  const errorsWith = (query: Parameters<typeof matching>[1], message: string) =>
+    matching(server.logs, { ...query, level: 'error' }).filter((r) => (r.context?.error as Error | undefined)?.message === message);
 
   async function connect(): Promise<{ client: RawDdpClient; session: string }> {
     const opened = await RawDdpClient.connect(server.wsUrl);
@@ -225,7 +231,8 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
     assert.equal((await call(client, 'm1', 'unblockThenSet')).result, "Can't call setUserId in a method after calling unblock");
     const uncaught = await call(client, 'm2', 'unblockThenSetUncaught');
     assert.equal((uncaught.error as { error: number }).error, 500);
-    assert.ok(server.logLines.some((l) => l.includes("Can't call setUserId in a method after calling unblock")));
+    const logged = errorsWith({ message: "Exception while invoking method 'unblockThenSetUncaught'" }, "Can't call setUserId in a method after calling unblock");
+    assert.equal(logged.length, 1, describeLogs(server.logs));
     assert.equal((await call(client, 'w', 'whoami')).result, null, 'nothing changed');
   });
 
@@ -283,6 +290,7 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
     let settled = false;
     const changed = server.ddp.setUserIdOf(session, 'u2');
     void changed.then(() => (settled = true));
+    // A fixed wait: nothing the server does next is ordered after a change that must not happen yet (the frame order below is the deterministic check).
     await delay(50);
     assert.equal(settled, false, 'not in the middle of the method');
     assert.deepEqual(events, ['mine:null'], 'no rerun yet');
@@ -360,15 +368,16 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
       server.ddp.onUserIdChange((_connection, userId) => void seen.push(userId)),
     ];
     try {
-      const { client } = await connect();
+      const { client, session } = await connect();
       await subscribe(client, 's1', 'mine');
       client.send({ msg: 'method', id: 'm1', method: 'login', params: ['u1'] });
       const frames = await framesUntilResult(client, 'm1');
       assert.deepEqual(frames.at(-1), { msg: 'result', id: 'm1', result: 'u1' });
       assert.ok(frames.some((f) => f.msg === 'added' && f.id === 'private-u1'));
       assert.deepEqual(seen, ['u1']);
-      assert.ok(server.logLines.some((l) => l.includes('onUserIdChange callback failed') && l.includes('hook threw')));
-      assert.ok(server.logLines.some((l) => l.includes('onUserIdChange callback failed') && l.includes('hook rejected')));
+      const failed = { message: 'onUserIdChange callback failed', context: { session } };
+      assert.equal(errorsWith(failed, 'hook threw').length, 1, describeLogs(server.logs));
+      assert.equal(errorsWith(failed, 'hook rejected').length, 1, describeLogs(server.logs));
     } finally {
       for (const hook of hooks) hook.stop();
     }
@@ -399,7 +408,7 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
 
   describe('hostile', () => {
     test('a flood of setUserId calls keeps the order, answers every call and leaves one live run per sub', async () => {
-      const errorsBefore = errorLines();
+      const errorsBefore = errorCount();
       const { client } = await connect();
       await subscribe(client, 's1', 'mine');
       const n = 200;
@@ -415,7 +424,7 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
       const started = events.filter((e) => e.startsWith('mine:')).length;
       const stopped = events.filter((e) => e.startsWith('stop mine:')).length;
       assert.equal(started - stopped, 1, 'every replaced run was stopped');
-      assert.equal(errorLines(), errorsBefore);
+      assert.equal(errorCount(), errorsBefore, describeLogs(server.logs));
     });
 
     test('many un-awaited changes in one method, and changes that unblock mid-rerun, settle to a consistent view', async () => {
@@ -443,7 +452,7 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
     });
 
     test('a session that closes mid-rerun: nothing throws, nothing is sent, the method settles', async () => {
-      const errorsBefore = errorLines();
+      const errorsBefore = errorCount();
       const { client, session } = await connect();
       await subscribe(client, 'g', 'gated');
       await subscribe(client, 's1', 'mine');
@@ -455,18 +464,20 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
 
       rerunGate = deferred();
       client.send({ msg: 'method', id: 'm1', method: 'login', params: ['u1'] });
-      await delay(30);
-      assert.ok(events.includes('mine:u1'), 'the rerun is under way');
+      await waitFor(() => events.includes('mine:u1'), 2000, 'the rerun under way');
       const framesBefore = client.frames.length;
       const queued = server.ddp.setUserIdOf(session, 'u2');
       live.connection.close();
       rerunGate.resolve();
       assert.equal(await queued, false, 'queued behind the method, then the session closed');
-      await delay(50);
+      // The method settles: its rerun finished (the gated publication ran to its end) and it left the running count.
+      await waitFor(() => events.includes('gated done:u1'), 2000, 'the gated rerun to finish');
+      const running = () => (live as unknown as { runningMethods: number }).runningMethods;
+      await waitFor(() => running() === 0, 2000, 'the method to settle');
       assert.deepEqual(sentAfterClose, []);
       assert.equal(client.frames.length, framesBefore, 'no diff, ready or result after the close');
       assert.ok(events.includes('stop mine:u1'), 'the rerun subscriptions were stopped with the session');
-      assert.equal(errorLines(), errorsBefore);
+      assert.equal(errorCount(), errorsBefore, describeLogs(server.logs));
       assert.equal(await live.setUserId('late'), undefined, 'a closed session ignores changes');
       assert.equal(live.userId, 'u1');
     });
@@ -476,11 +487,15 @@ describe('setUserId (Meteor _setUserId semantics)', () => {
 describe('setUserIdOf and a full session queue', () => {
   let server: TestServer;
   const release = deferred();
+  const holding = deferred();
   before(async () => {
     server = await startTestServer(
       (meteor) => {
         meteor.methods({
-          hold: () => release.promise,
+          hold: () => {
+            holding.resolve();
+            return release.promise;
+          },
           whoami() {
             return this.userId;
           },
@@ -495,9 +510,12 @@ describe('setUserIdOf and a full session queue', () => {
     const { client, session } = await RawDdpClient.connect(server.wsUrl);
     try {
       client.send({ msg: 'method', id: 'h', method: 'hold', params: [] });
-      await delay(30);
+      await holding.promise; // out of the queue: three more fit
       for (let i = 0; i < 3; i++) client.send({ msg: 'method', id: `w${i}`, method: 'whoami', params: [] });
-      await delay(30);
+      // All three queued (the queue is full, so reading is paused: no round trip would come back).
+      const live = [...server.ddp.openSessions].find((s) => s.id === session)!;
+      const queued = () => (live as unknown as { queue: { length: number } }).queue.length;
+      await waitFor(() => queued() === 3, 2000, 'the three calls queued');
       const change = server.ddp.setUserIdOf(session, 'u1');
       release.resolve();
       assert.equal(await change, true);

@@ -76,6 +76,17 @@ export class FuzzTarget {
     return !!this.current && instanceAlive(this.current);
   }
 
+  /**
+   * After a failure that a crash may explain: resolves once the child has exited, or after `ms` if it has not
+   * (a hang). A crash is reported as soon as its exit lands; only a live process costs the full wait.
+   */
+  async exitWithin(ms: number): Promise<void> {
+    if (!this.current) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.current.closed, new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+  }
+
   /** null while the app runs; else, once its output is complete, how it ended. */
   async deathReport(): Promise<string | null> {
     if (this.isAlive() || !this.current) return null;
@@ -190,7 +201,7 @@ export class FuzzTarget {
       await freshClientGetsSessionId(this.url, this.options.healthTimeoutMs);
     } catch (error) {
       // Tell a crash (the socket died with the process) from a hang.
-      await new Promise((r) => setTimeout(r, 100));
+      await this.exitWithin(100);
       dead = await this.deathReport();
       throw dead ? new Error(dead) : error;
     }

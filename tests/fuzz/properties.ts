@@ -71,7 +71,7 @@ export async function runCase(target: FuzzTarget, transport: TransportName, c: F
   } catch (error) {
     if (error instanceof CaseFailure) throw error;
     // Whatever went wrong, a dead process is the first thing to report.
-    await new Promise((r) => setTimeout(r, 50));
+    await target.exitWithin(50); // the bound keeps shrinking a non-crash failure fast
     fail((await target.deathReport()) ?? (error as Error).message);
   }
 }

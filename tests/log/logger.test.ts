@@ -86,9 +86,11 @@ describe('logger: LOG_FORMAT=pretty (and the tests\' capture logger)', () => {
     assert.doesNotMatch(lines[0]!, /[\u0000-\u001f\u007f\u2028\u2029]/);
   });
 
-  test('the capture logger still yields text lines the other suites match on', () => {
-    const { log, logLines } = captureLogger();
+  test('the capture logger keeps each event as a record and as its formatted line', () => {
+    const { log, logs, logLines } = captureLogger();
     log.info('Client connected', { session: 'a1' });
+    assert.deepEqual(logs, [{ level: 'info', message: 'Client connected', context: { session: 'a1' } }]);
+    // logLines on purpose: the line format itself, which failure messages and DEBUG_TEST_LOGS show.
     assert.match(logLines[0]!, / INFO Client connected \{"session":"a1"\}$/);
   });
 });
