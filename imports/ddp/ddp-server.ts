@@ -293,7 +293,7 @@ export class DdpServer implements SessionRegistry, SessionOpener {
 }
 
 /** A socket refused by admission control: whatever it still sends is dropped. */
-const REFUSED_SOCKET_EVENTS: TransportSocketEvents = { onFrame() {}, onNonStringFrame() {}, onRawFrame() {}, onFrameTooLarge() {}, onClose() {} };
+const REFUSED_SOCKET_EVENTS: TransportSocketEvents = { onFrame() {}, onNonStringFrame() {}, onRawFrame() {}, onFrameTooLarge() {}, onNotReading() {}, onClose() {} };
 
 /** Requests the transports serve (the origin policy guards these, not the dashboard's static files). */
 function isDdpPath(req: IncomingMessage, pathPrefix: string): boolean {

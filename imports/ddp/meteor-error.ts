@@ -71,15 +71,17 @@ export type ProtocolErrorReason =
 /**
  * Meteor's wrapInternalException: client-safe errors pass through (also ones
  * that merely carry `isClientSafe`), everything else is logged and hidden.
+ * `logContext` (the session, at least) goes on the log line, so an
+ * operator can tell whose call failed.
  */
-export function toClientError(thrown: unknown, context: string, log: Logger): WireError {
+export function toClientError(thrown: unknown, context: string, log: Logger, logContext: Record<string, unknown> = {}): WireError {
   if (thrown instanceof MeteorError) return thrown.toWire();
   if (isClientSafeLike(thrown)) {
     const wire = new MeteorError(thrown.error, thrown.reason, thrown.details).toWire();
     if (typeof thrown.message === 'string') wire.message = thrown.message;
     return wire;
   }
-  log.error(`Exception ${context}`, { error: thrown instanceof Error ? thrown : String(thrown) });
+  log.error(`Exception ${context}`, { ...logContext, error: thrown instanceof Error ? thrown : String(thrown) });
   return DdpErrors.internal().toWire();
 }
 

@@ -148,7 +148,7 @@ export class SessionSubscriptions implements SubscriptionHost, MergeBoxOutput {
     const response: Record<string, unknown> = { msg: 'nosub', id: subId };
     if (error) {
       const context = sub ? `from sub ${sub.name} id ${subId}` : `from sub id ${subId}`;
-      response.error = toClientError(error, context, this.log);
+      response.error = toClientError(error, context, this.log, { session: this.session.id, sub: subId });
     }
     this.session.send(response);
   }

@@ -294,7 +294,7 @@ export class Session implements SubscriptionsOwner, QueueRunner<SessionTask>, He
       const result = await handler.apply(context, (params as unknown[] | undefined) ?? []);
       if (result !== undefined) payload.result = result;
     } catch (error) {
-      payload.error = toClientError(error, `while invoking method '${method}'`, this.log);
+      payload.error = toClientError(error, `while invoking method '${method}'`, this.log, { session: this.id, methodId: id });
     }
     // Meteor reruns the subscriptions inside the method (its fence waits), so
     // a change the handler started and did not await is still part of it.

@@ -91,6 +91,11 @@ export class SocketGate implements TransportSocketEvents {
     this.sendError('Bad request');
   }
 
+  /** Reported here, not by the transport: the gate knows the session, and the mistake log keeps a crowd of slow readers to one line per interval. */
+  onNotReading(bufferedBytes: number): void {
+    this.opener.mistakes.report('not reading', { session: this.session?.id, transport: this.socket.transport, bufferedBytes });
+  }
+
   onClose(): void {
     this.clearDeadline();
     this.session?.close('transport closed');

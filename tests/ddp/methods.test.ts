@@ -94,14 +94,14 @@ describe('methods (DDP.md "Remote procedure calls")', () => {
 
   for (const method of ['crash', 'crashLater']) {
     test(`${method}: any other error → 500 Internal server error, no stack, logged on the server`, async () => {
-      const { client } = await RawDdpClient.connect(server.wsUrl);
+      const { client, session } = await RawDdpClient.connect(server.wsUrl);
       client.send({ msg: 'method', id: '4', method, params: [] });
       const result = await client.until((f) => f.msg === 'result');
       assert.deepEqual(result.error, {
         isClientSafe: true, error: 500, reason: 'Internal server error', message: 'Internal server error [500]', errorType: 'Meteor.Error',
       });
       assert.ok(!client.rawFrames.join('').includes('secret'), 'no internal detail reaches the client');
-      const logged = matching(server.logs, { level: 'error', message: `Exception while invoking method '${method}'` });
+      const logged = matching(server.logs, { level: 'error', message: `Exception while invoking method '${method}'`, context: { session, methodId: '4' } });
       assert.equal(logged.length, 1, describeLogs(server.logs));
       assert.match(String((logged[0]!.context?.error as Error | undefined)?.message), /secret/, 'the detail is in the server log');
       client.close();

@@ -178,11 +178,12 @@ describe('publications (DDP.md "Managing data")', () => {
 
   for (const name of ['throws', 'badReturn']) {
     test(`${name} → nosub with 500, detail only in the server log`, async () => {
-      const { client } = await RawDdpClient.connect(server.wsUrl);
+      const { client, session } = await RawDdpClient.connect(server.wsUrl);
       client.send({ msg: 'sub', id: 't', name });
       const nosub = await client.next();
       assert.equal((nosub.error as { error: number }).error, 500);
-      assert.equal(matching(server.logs, { level: 'error', message: `Exception from sub ${name} id t` }).length, 1, describeLogs(server.logs));
+      const logged = matching(server.logs, { level: 'error', message: `Exception from sub ${name} id t`, context: { session, sub: 't' } });
+      assert.equal(logged.length, 1, describeLogs(server.logs));
       client.close();
     });
   }

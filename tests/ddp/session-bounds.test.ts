@@ -198,10 +198,26 @@ describe('per-client bounds', () => {
     // 16 KiB results, never fetched: past 64 KiB the session is closed.
     for (let i = 0; i < 8; i++) await send({ msg: 'method', id: `b${i}`, method: 'big' });
     // The warning first: the count alone could also drop because an earlier test's session closes late.
-    const notReading = () => matching(server.logs, { level: 'warn', message: 'SockJS client is not reading' }).length > 0;
+    const notReading = () => matching(server.logs, { level: 'warn', message: 'Client mistake: not reading', context: { transport: 'sockjs' } }).length > 0;
     await waitFor(notReading, 3000, 'the not-reading warning');
     await waitFor(() => server.ddp.sessionCount <= sessionsBefore - 1, 2000, 'the non-reading session to close');
   });
+  test('a WebSocket client that stops reading is closed at maxBufferedBytesPerSocket, counted as a client mistake with its session', async () => {
+    // A server of its own: the mistake log writes one line per kind per interval, and the SockJS test above already used this one's.
+    const own = await startTestServer((meteor) => meteor.methods({ big: () => 'x'.repeat(16 * 1024) }), { maxBufferedBytesPerSocket: 64 * 1024 });
+    const { client, session } = await RawDdpClient.connect(own.wsUrl);
+    const tcp = (client.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.pause(); // the kernel buffers fill, then the server's socket buffer grows
+    const closed = new Promise((resolve) => client.ws.once('close', resolve));
+    for (let i = 0; i < 200; i++) client.send({ msg: 'method', id: `w${i}`, method: 'big' });
+    const warned = () => matching(own.logs, { level: 'warn', message: 'Client mistake: not reading', context: { transport: 'websocket', session } }).length > 0;
+    await waitFor(warned, 5000, 'the not-reading warning for this session');
+    assert.equal(own.ddp.mistakes.totals().get('not reading'), 1, 'counted for the metrics');
+    tcp.resume();
+    await closed;
+    await own.close();
+  });
+
   test('with default bounds, 5,000 pipelined method calls are all answered; the session stays open', async () => {
     const defaults = await startTestServer((meteor) => meteor.methods({ echo: (x: unknown) => x }));
     const { client } = await RawDdpClient.connect(defaults.wsUrl);

@@ -156,7 +156,7 @@ class SockJsTransportSocket implements TransportSocket {
     if (session.send_buffer && session.send_buffer.length === 0) this.unfetchedBytes = 0;
     const unsent = this.unfetchedBytes + (session.recv?.connection?.writableLength ?? 0);
     if (unsent > this.maxBufferedBytes) {
-      this.log.warn('SockJS client is not reading; closing its session', { bufferedBytes: unsent });
+      this.events?.onNotReading(unsent);
       session.send_buffer = []; // free what it never fetched now, not after sockjs's disconnect delay
       this.close();
       return;

@@ -25,6 +25,8 @@ export interface TransportSocketEvents {
   onRawFrame(bytes: number): void;
   /** The transport refused a frame over `maxFrameBytes` before buffering it, and closes the socket. */
   onFrameTooLarge(): void;
+  /** The client left more than `maxBufferedBytes` unread; the transport closes the socket right after. */
+  onNotReading(bufferedBytes: number): void;
   /** Called once per socket. */
   onClose(): void;
 }

@@ -35,14 +35,13 @@ class WebSocketTransportSocket implements TransportSocket {
     readonly remoteAddress: string | null,
     readonly headers: Record<string, string>,
     private readonly maxBufferedBytes: number,
-    private readonly log: Logger,
   ) {}
 
   send(frame: string): void {
     const ws = this.ws;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.maxBufferedBytes) {
-      this.log.warn('Client is not reading; closing its socket', { bufferedBytes: ws.bufferedAmount });
+      this.events?.onNotReading(ws.bufferedAmount);
       ws.terminate();
       return;
     }
@@ -111,7 +110,6 @@ export function createWebSocketTransport(accept: AcceptSocket, options: DdpServe
       req.socket.remoteAddress ?? null,
       pickExposedHeaders(req.headers),
       options.maxBufferedBytesPerSocket,
-      log,
     );
     (ws as TaggedWebSocket)[kSocket] = socket;
     ws.on('message', onMessage);
