@@ -38,6 +38,17 @@ const quickCheck = compileFlatSchemaCheck(ConnectedUserSchema);
  */
 export function validateConnectedUser(doc: unknown): asserts doc is ConnectedUser {
   if (quickCheck?.(doc)) return;
-  if (!isPlainObject(doc)) throw new Error('A connection record must be an object');
+  // A Date, Map or typed array is an object too; simpl-schema would validate a Date as an empty document.
+  if (!isPlainObject(doc) || Object.prototype.toString.call(doc) !== '[object Object]') throw new Error('A connection record must be an object');
+  // simpl-schema looks keys up on a plain object, so `toString`, `constructor` … with a primitive value
+  // pass it (length limits skipped); records also arrive from other instances, so refuse them here.
+  for (const key of Object.keys(doc)) if (!SCHEMA_KEYS.has(key)) throw keyNotInSchema(key);
   ConnectedUserSchema.validate(doc);
+}
+
+const SCHEMA_KEYS: ReadonlySet<string> = new Set(ConnectedUserSchema.objectKeys());
+
+/** The error simpl-schema itself throws for an unknown key (its ClientError's name, code and message). */
+function keyNotInSchema(key: string): Error {
+  return Object.assign(new Error(`${key} is not allowed by the schema`), { name: 'ClientError', errorType: 'ClientError', error: 'validation-error' });
 }
