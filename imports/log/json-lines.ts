@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import type { LineFormatter, LineLevel } from './logger';
-import { safeJson } from './safe-json';
+import { safeJson, UNSERIALISABLE } from './safe-json';
 import { escapeControlCharacters } from './pretty-lines';
 
 /**
@@ -25,6 +25,8 @@ export function jsonLineFormatter(): LineFormatter {
       base: null, // no pid/hostname: the platform that collects the lines knows them
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // pino's built-in `err` serializer would add `"type"` to the {message, stack} plainContext already made.
+      serializers: { err: (value: unknown) => value },
     },
     { write: (chunk: string) => void (line = chunk) },
   );
@@ -38,7 +40,16 @@ export function jsonLineFormatter(): LineFormatter {
   };
 }
 
+/** A context that cannot even be read (a getter that throws) is replaced, as safeJson replaces one it cannot serialise. */
 function plainContext(context: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return readContext(context);
+  } catch {
+    return { context: UNSERIALISABLE };
+  }
+}
+
+function readContext(context: Record<string, unknown>): Record<string, unknown> {
   const plain: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(context)) plain[RESERVED.has(key) ? `context.${key}` : key] = value;
   // Errors, BigInts and cycles go through safeJson once; the common all-strings context goes straight to pino.

@@ -72,7 +72,7 @@ describe('jsonLineFormatter', () => {
     );
   });
 
-  test('an Error under the key `err` becomes {message, stack} too', { todo: "pino's default `err` serializer adds \"type\":\"Object\" to the already-plain {message, stack}" }, () => {
+  test('an Error under the key `err` becomes {message, stack} too', () => {
     const format = jsonLineFormatter();
     const err = new Error('boom');
     err.stack = 'S';
@@ -109,14 +109,14 @@ describe('jsonLineFormatter', () => {
     assert.equal(format('info', 'm', { hostile }), `${head('info')},"context":"[unserialisable context]","msg":"m"}`);
   });
 
-  test('a context getter that throws does not throw out of the formatter', { todo: 'plainContext reads top-level values with Object.entries outside safeJson, so the getter throws into the caller (the pretty format does not)' }, () => {
+  test('a context getter that throws does not throw out of the formatter', () => {
     const format = jsonLineFormatter();
     const context = {
       get broken(): never {
         throw new Error('getter');
       },
     };
-    assert.doesNotThrow(() => format('info', 'm', context));
+    assert.equal(format('info', 'm', context), `${head('info')},"context":"[unserialisable context]","msg":"m"}`);
   });
 
   test('DEL and U+2028/U+2029 are escaped in message, values and keys; C0 characters by JSON', () => {
