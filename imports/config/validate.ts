@@ -136,6 +136,15 @@ export function parseCommandLine(argv: readonly string[]): { settingsFile?: stri
 
 /** JSON-quoted and cut, so a value with control characters or a megabyte of text still makes one short line. */
 function quote(value: unknown): string {
-  if (typeof value !== 'string') return (JSON.stringify(value) ?? String(value)).slice(0, 80);
+  if (typeof value !== 'string') return shown(value).slice(0, 80);
   return JSON.stringify(value.length > 80 ? value.slice(0, 80) + '…' : value);
+}
+
+/** A refused value as the message shows it; one JSON cannot show (a BigInt, a cycle) must still end in the ConfigError, not a TypeError. */
+function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value === 'bigint' ? `${value}n` : `[${typeof value}]`;
+  }
 }
