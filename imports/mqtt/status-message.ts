@@ -37,13 +37,15 @@ export function parseStatus(payload: Buffer): InstanceStatus {
  * dropped, not refused: during a rolling deploy an older instance must still
  * read a newer one's status and summary (issue 12 added `connects` and
  * `disconnects` to the digest; a strict schema made older readers reject
- * every summary as "invalid digest").
+ * every summary as "invalid digest"). A key sent as null counts as absent
+ * (a required one is then missing).
  */
 function parseMessage(payload: Buffer, schema: SimpleSchema, kind: string): Record<string, unknown> {
   const value = JSON.parse(payload.toString('utf8')) as unknown;
   if (!isPlainObject(value)) throw new Error(`${kind} must be a JSON object`);
   const keys = new Set(schema.objectKeys());
-  const known = Object.fromEntries(Object.entries(value).filter(([key]) => keys.has(key)));
+  // A null optional key is an absent one: simpl-schema accepts null there, and the types promise `T | undefined`.
+  const known = Object.fromEntries(Object.entries(value).filter(([key, field]) => keys.has(key) && field !== null));
   schema.validate(known);
   return known;
 }
