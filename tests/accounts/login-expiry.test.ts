@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { LOGIN_EXPIRY_DEFAULTS, LoginExpiry } from '../../imports/accounts/login-expiry';
 import type { ConnectionHandle } from '../../imports/ddp/connection-handle';
-import { captureLogger } from '../helpers/capture-logger';
+import { captureLogger, describeLogs, matching } from '../helpers/capture-logger';
 
 const START = Date.UTC(2030, 0, 1);
 const DAY = 24 * 3600 * 1000;
@@ -170,12 +170,13 @@ describe('login expiry (login-expiry.ts)', () => {
   });
 
   test('a failing expireSession is logged, not thrown', async () => {
-    const { log, logLines } = captureLogger();
+    const { log, logs } = captureLogger();
     const failing = new LoginExpiry(() => Promise.reject(new Error('boom')), log);
     failing.loggedIn(fakeConnection('c1'), 'alice', at(10));
     mock.timers.tick(10);
     await new Promise((resolve) => setImmediate(resolve));
-    assert.ok(logLines.some((l) => l.includes('Could not log out an expired login') && l.includes('"session":"c1"')));
+    const failures = matching(logs, { level: 'error', message: 'Could not log out an expired login', context: { session: 'c1' } });
+    assert.deepEqual(failures.map((entry) => (entry.context?.error as Error | undefined)?.message), ['boom'], describeLogs(logs));
     failing.stop();
   });
 

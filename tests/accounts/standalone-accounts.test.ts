@@ -13,6 +13,7 @@ import {
 } from '../../imports/accounts/standalone-accounts';
 import { PRESENCE_NAMES } from '../../imports/app/wire-contract';
 import { MeteorError } from '../../imports/ddp/meteor-error';
+import { describeLogs, matching } from '../helpers/capture-logger';
 import { startTestServer, type TestServer } from '../helpers/ddp-test-server';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 
@@ -76,6 +77,12 @@ async function call(client: RawDdpClient, method: string, ...params: unknown[]):
 }
 
 const inSeconds = (seconds: number) => (Date.now() + seconds * 1000) / 1000;
+
+/** Resolves once the clock is past `exp` (seconds) by a timer's slack, so an expiry timer due then has fired. */
+async function waitPast(exp: number, slackMs = 50): Promise<void> {
+  const left = exp * 1000 + slackMs - Date.now();
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+}
 
 function hs256(claims: JWTPayload, secret = SECRET): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(secretBytes(secret));
@@ -213,7 +220,8 @@ describe('login and logout methods over DDP (standalone-accounts.ts)', () => {
     const { client } = await RawDdpClient.connect(server.wsUrl);
     const result = await call(client, 'login', { anything: 1 });
     assert.deepEqual((result.error as { error: number; reason: string }).reason, 'Internal server error');
-    assert.ok(server.logLines.some((l) => l.includes('database down')));
+    const logged = matching(server.logs, { level: 'error', message: "while invoking method 'login'" });
+    assert.deepEqual(logged.map((entry) => (entry.context?.error as Error | undefined)?.message), ['database down'], describeLogs(server.logs));
     client.close();
     accounts.stop();
     await server.close();
@@ -266,19 +274,23 @@ describe('login and logout methods over DDP (standalone-accounts.ts)', () => {
 
     test('logout cancels the expiry', async () => {
       const { client } = await RawDdpClient.connect(hs.wsUrl);
-      await call(client, 'login', { jwt: await valid({ exp: inSeconds(1.5) }) });
+      const exp = inSeconds(1.5);
+      await call(client, 'login', { jwt: await valid({ exp }) });
       await call(client, 'logout');
       await call(client, 'login', { testAccount: 'bob' });
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // An expiry's logout joins the session's queue when it fires: once exp is past, whoAmI is answered after it.
+      await waitPast(exp);
       assert.equal((await call(client, 'whoAmI')).result, 'bob');
       client.close();
     });
 
     test('a new login replaces the expiry', async () => {
       const { client } = await RawDdpClient.connect(hs.wsUrl);
-      await call(client, 'login', { jwt: await valid({ exp: inSeconds(1.5) }) });
+      const exp = inSeconds(1.5);
+      await call(client, 'login', { jwt: await valid({ exp }) });
       await call(client, 'login', { jwt: await valid({ exp: inSeconds(60) }) });
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // An expiry's logout joins the session's queue when it fires: once exp is past, whoAmI is answered after it.
+      await waitPast(exp);
       assert.equal((await call(client, 'whoAmI')).result, 'alice');
       client.close();
     });
@@ -290,7 +302,7 @@ describe('login and logout methods over DDP (standalone-accounts.ts)', () => {
       await call(client, 'login', { jwt: await valid({ exp: inSeconds(0.5) }) });
       const slow = await call(client, 'login', { slowAccount: 'alice', delayMs: 1000 });
       assert.deepEqual(slow.result, { id: 'alice' });
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The expiry fired during the slow login; a logout it had queued would be answered before this whoAmI.
       assert.equal((await call(client, 'whoAmI')).result, 'alice');
       client.close();
     });

@@ -357,12 +357,15 @@ describe('LiveCount', () => {
 });
 
 describe('LiveCount.stop (shutdown)', () => {
-  test('stops following the view and the summaries, and drops a pending push', async () => {
+  test('stops following the view and the summaries, and drops a pending push', async (t) => {
     const { LiveCount } = await import('../../imports/app/live-count');
     const { captureLogger } = await import('../helpers/capture-logger');
     let observer: { added(id: string, fields: Record<string, unknown>): void } | null = null;
     let stopped = 0;
     let summaryListener: (() => void) | null = null;
+    // The coalescing window is a timer of LiveCount's own: mock time, so "dropped" is checked past it, not after a guess.
+    mock.timers.enable({ apis: ['setTimeout'] });
+    t.after(() => mock.timers.reset());
     const count = new LiveCount(10, captureLogger().log);
     count.start(
       { observe: (callbacks) => ((observer = callbacks), { stop: () => void stopped++ }) },
@@ -374,7 +377,7 @@ describe('LiveCount.stop (shutdown)', () => {
     count.stop();
     assert.equal(stopped, 1, 'the view observer stopped');
     assert.equal(summaryListener, null, 'the summaries listener removed');
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    mock.timers.tick(1_000); // far past the 10 ms window: a push still scheduled would have gone out
     assert.deepEqual(changes, [], 'the pending push was dropped');
   });
 });

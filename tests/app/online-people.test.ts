@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { OnlinePeople, type PersonTransition } from '../../imports/app/online-people';
 import { PersonHooks, type AccountHookInfo } from '../../imports/app/person-hooks';
 import type { PresenceFields } from '../../imports/app/presence-view';
-import { captureLogger } from '../helpers/capture-logger';
+import { captureLogger, describeLogs, matching } from '../helpers/capture-logger';
 
 const t0 = new Date('2026-11-26T08:00:00Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
@@ -114,7 +114,9 @@ describe('OnlinePeople (imports/app/online-people.ts): connection records groupe
     const { events } = recorder(people);
     people.recordChanged('s1', record('erin'));
     assert.deepEqual(events, ['added erin online 1']);
-    assert.ok(capture.logLines.some((line) => /Online people observer failed/.test(line)));
+    const failures = matching(capture.logs, { level: 'error', message: 'Online people observer failed' });
+    assert.equal(failures.length, 1, describeLogs(capture.logs));
+    assert.equal((failures[0]!.context?.error as Error | undefined)?.message, 'boom');
   });
 });
 
@@ -203,6 +205,7 @@ describe('PersonHooks (imports/app/person-hooks.ts): once per transition, on one
     people.recordChanged('s1', record('zoe', {}, 'A'));
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(fired, ['online zoe']);
-    assert.equal(capture.logLines.filter((line) => /Account hook failed/.test(line)).length, 2);
+    const failures = matching(capture.logs, { level: 'error', message: 'Account hook failed', context: { hook: 'online', accountId: 'zoe' } });
+    assert.deepEqual(failures.map((entry) => (entry.context?.error as Error | undefined)?.message).sort(), ['async boom', 'sync boom'], describeLogs(capture.logs));
   });
 });

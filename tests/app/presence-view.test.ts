@@ -4,7 +4,7 @@ import type { ConnectedUser } from '../../imports/app/host';
 import { PresenceView, type PresenceFields } from '../../imports/app/presence-view';
 import type { RemoteRecord, RemoteRecords, RemoteRecordsCallbacks } from '../../imports/app/remote-records';
 import { MemoryCollection } from '../../imports/store/memory-collection';
-import { captureLogger } from '../helpers/capture-logger';
+import { captureLogger, describeLogs, matching } from '../helpers/capture-logger';
 
 const OWN = 'inst-A';
 
@@ -67,12 +67,12 @@ function mirror(view: PresenceView): Map<string, PresenceFields> {
 }
 
 async function setUp({ remote = true } = {}) {
-  const { log, logLines } = captureLogger();
+  const { log, logs } = captureLogger();
   const store = new MemoryCollection<ConnectedUser>('connectedUsers');
   const source = remote ? new InMemoryRemoteRecords() : undefined;
   const view = new PresenceView({ instanceId: OWN, log, remote: source });
   await view.start(store.find({}));
-  return { store, source, view, logLines };
+  return { store, source, view, logs };
 }
 
 /** Which instance's record the view shows, per session id. */
@@ -212,17 +212,15 @@ describe('PresenceView: one merged view of the store and the remote records', ()
   }
 
   test('a collision is logged once as a warning, with the session id; later ones at debug level', async () => {
-    const { store, source, view, logLines } = await setUp();
+    const { store, source, view, logs } = await setUp();
     await store.insertAsync(record('x', OWN));
     await store.insertAsync(record('y', OWN));
     source!.add(record('x', 'EVIL'));
     source!.add(record('y', 'EVIL'));
     assert.equal(view.collisions, 2);
     assert.equal(view.hiddenCount, 2);
-    const warnings = logLines.filter((l) => l.includes(' WARN ') && l.includes('claim one session id'));
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /"session":"x"/);
-    assert.equal(logLines.filter((l) => l.includes(' DEBUG ') && l.includes('claim one session id')).length, 1);
+    const collisions = matching(logs, { message: 'claim one session id' });
+    assert.deepEqual(collisions.map((e) => [e.level, e.context?.session]), [['warn', 'x'], ['debug', 'y']], describeLogs(logs));
   });
 
   test('observe reports every current record before it returns, then changes as they happen', async () => {
@@ -272,13 +270,15 @@ describe('PresenceView: one merged view of the store and the remote records', ()
   });
 
   test('a failing observer is logged and does not starve the others', async () => {
-    const { store, view, logLines } = await setUp();
+    const { store, view, logs } = await setUp();
     view.observe({ added: () => { throw new Error('boom'); }, removed() {} });
     const seen: string[] = [];
     view.observe({ added: (id) => seen.push(id), removed() {} });
     await store.insertAsync(record('a1', OWN));
     assert.deepEqual(seen, ['a1']);
-    assert.ok(logLines.some((l) => l.includes('Presence view observer failed') && l.includes('"session":"a1"')));
+    const failures = matching(logs, { level: 'error', message: 'Presence view observer failed', context: { session: 'a1' } });
+    assert.equal(failures.length, 1, describeLogs(logs));
+    assert.equal((failures[0]!.context?.error as Error | undefined)?.message, 'boom');
   });
 
   test('stop() detaches the view from both sources', async () => {

@@ -69,8 +69,12 @@ describe('presence: ConnectedUsers, getSessionId, list.connectedUsers', () => {
     }
     await Promise.all(viewers.map((v) => v.client.until((f) => f.msg === 'ready' && (f.subs as string[])[0] === 'c')));
     const churn = await RawDdpClient.connect(app.wsUrl); // a connect and close while they watch
+    const churnRecord = () => app.collection.findOneAsync({ _id: churn.session });
+    await waitFor(async () => (await churnRecord()) !== undefined, 2000, 'the churn recorded');
     churn.client.close();
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor(async () => (await churnRecord()) === undefined, 2000, 'the churn removed');
+    // The store's observers send at once; a call's result on each viewer follows anything sent to it before.
+    for (const v of viewers) assert.equal((await v.client.call('getSessionId')).result, v.session);
     for (const v of viewers) {
       assert.deepEqual([...liveIds(v.client)], [v.session]);
       const everything = v.client.rawFrames.join('\n');
@@ -131,7 +135,10 @@ describe('presence: ConnectedUsers, getSessionId, list.connectedUsers', () => {
       await Promise.all(group.map((c) => c.client.closed));
     }
     await waitFor(async () => (await app.collection.find().countAsync()) === 1, 3000, 'only the watcher left');
-    await new Promise((r) => setTimeout(r, 120)); // one coalescing window
+    await waitFor(() => {
+      const last = watcher.frames.filter((f) => f.collection === 'connectedUsers.count').at(-1);
+      return (last?.fields as { count?: number } | undefined)?.count === 1;
+    }, 1000, 'the last coalesced count push');
     const counts = watcher.frames.filter((f) => f.collection === 'connectedUsers.count').map((f) => (f.fields as { count: number }).count);
     assert.equal(counts.at(-1), 1);
     assert.equal(app.presence!.liveCount.value, 1);

@@ -4,6 +4,7 @@ import { PRESENCE_NAMES } from '../../imports/app/presence';
 import { defaultPresenceRateLimits, registerPresenceRateLimits, type PresenceRateLimitMatcher } from '../../imports/app/rate-limits';
 import { BRIDGE_STATUS_PUBLICATION } from '../../imports/composition/bridge-status-publication';
 import { MONITOR_TOKEN, startAppForTest, waitFor } from '../helpers/app-test-server';
+import { describeLogs, matching } from '../helpers/capture-logger';
 import { RawDdpClient } from '../helpers/raw-ddp-client';
 
 describe('presence rate limits (imports/app/rate-limits.ts)', () => {
@@ -49,7 +50,7 @@ describe('presence rate limits (imports/app/rate-limits.ts)', () => {
   test('the real app: 1,000 rapid getSessionId calls on one connection are limited; another connection still gets answers', async () => {
     const app = await startAppForTest();
     try {
-      const { client: flooder } = await RawDdpClient.connect(app.wsUrl);
+      const { client: flooder, session: flooderSession } = await RawDdpClient.connect(app.wsUrl);
       const { client: bystander, session: bystanderSession } = await RawDdpClient.connect(app.wsUrl);
       const started = Date.now();
       for (let i = 0; i < 1000; i++) flooder.send({ msg: 'method', id: `f${i}`, method: PRESENCE_NAMES.getSessionIdMethod, params: [] });
@@ -68,7 +69,10 @@ describe('presence rate limits (imports/app/rate-limits.ts)', () => {
         /^Error, too many requests\. Please slow down\. You must wait 1 seconds before trying again\.$/,
       );
       assert.equal(app.ddp.rateLimitedCount.method.get(PRESENCE_NAMES.getSessionIdMethod), refused.length);
-      assert.equal(app.logLines.filter((l) => l.includes('Rate limit exceeded')).length <= Math.ceil(elapsed / 1000) + 1, true, 'logged per window, not per call');
+      const limitLogs = matching(app.logs, { message: 'Rate limit exceeded' });
+      assert.ok(limitLogs.length <= Math.ceil(elapsed / 1000) + 1, `logged per window, not per call: ${describeLogs(limitLogs)}`);
+      const flooderLogs = matching(limitLogs, { level: 'warn', context: { session: flooderSession, type: 'method', name: PRESENCE_NAMES.getSessionIdMethod } });
+      assert.ok(flooderLogs.length >= 1, `the flooder's refusals are logged as a warning: ${describeLogs(app.logs)}`);
 
       // Subscriptions too: the 21st `sub` of the count in a window gets nosub.
       for (let i = 0; i < 30; i++) bystander.send({ msg: 'sub', id: `c${i}`, name: PRESENCE_NAMES.countPublication });
