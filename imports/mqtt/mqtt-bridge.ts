@@ -731,7 +731,7 @@ export class MqttBridge {
 
   private reject(reason: RejectReason, where: string): void {
     this.rejected[reason] = (this.rejected[reason] ?? 0) + 1;
-    if (this.rejected[reason] === 1) this.log.warn(`Ignoring MQTT message: ${reason} (logged once per kind)`, { where: where.slice(0, 200) });
+    if (this.rejected[reason] === 1) this.log.warn(`Ignoring MQTT message: ${reason} (logged once per kind)`, { reason, where: where.slice(0, 200) });
     this.scheduleStatusEmit();
   }
 
