@@ -136,6 +136,8 @@ export async function runFleetScenario(plan: FleetPlan, log: Log): Promise<Fleet
         servers[i] = await startServer('app', {
           PRESENCE_MONITOR_TOKEN: TOKEN, PRESENCE_INSTANCE_ID: lone ? 'lone' : instanceId(i), DDP_MAX_INBOUND_BYTES_PER_SECOND_PER_ADDRESS: '0',
           ...(lone ? {} : { MQTT_URL: broker.url, MQTT_KEEPALIVE: '10' }),
+          // The monitor's instance logs its bridge's info lines (fetches, resyncs, releases), not one per client.
+          ...(i === MONITOR_INSTANCE ? { LOG_LEVEL: 'info', BENCH_QUIET_SESSIONS: '1' } : {}),
         });
       }),
     );
@@ -328,6 +330,13 @@ async function everyoneLeaves(fleet: Fleet, watchers: FleetWatcher[]): Promise<N
     views = (await Promise.all(servers.map((s) => s.process.request<ServerSample>({ type: 'sample', gc: false })))).map((s) => s.records);
     if (views.every((v) => v === 0)) break;
     await sleep(250);
+  }
+  // What a view with leftovers was doing: its bridge's state and its last log lines (the monitor's instance logs at info).
+  for (const [i, server] of servers.entries()) {
+    if (views[i] === 0) continue;
+    const { bridge } = await server.process.request<ServerSample>({ type: 'sample', gc: false });
+    log(`fleet: ${serverName(i, plan)} still shows ${views[i]} records; bridge ${JSON.stringify(bridge)}; last log lines:`);
+    for (const line of server.process.output.slice(-15)) log(`  ${line}`);
   }
   const retained = await retainedRecords(broker.url, PREFIX, { windowMs: 3000, endAtMarker: true, maxRounds: 3 });
   const total = views.reduce((a, b) => a + b, 0) + retained.count;

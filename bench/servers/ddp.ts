@@ -46,12 +46,12 @@ if (process.env.BENCH_VIEW_DIGEST === '1' && app.presence) {
 }
 // The merged presence view: this instance's records plus every other instance's the bridge shows.
 answerMeasurements(app.port, () => {
-  const status = digest ? app.bridge?.status() : undefined;
+  const status = app.bridge?.status();
   return {
     records: app.presence?.view.count ?? 0,
     sockets: app.ddp.sessionCount,
     ...(digest ? { view: digest.value(), viewByOwner: { ...perOwner } } : {}),
-    ...(status ? { bridge: { connected: status.connected, remoteRecords: status.remoteRecords, resyncs: status.resyncs, rejected: status.rejected as Record<string, number> } } : {}),
+    ...(status ? { bridge: { connected: status.connected, remoteRecords: status.remoteRecords, holdsRecords: status.holdsRecords, resyncs: status.resyncs, rejected: status.rejected as Record<string, number> } } : {}),
   };
 });
 if (process.env.BENCH_GRACEFUL_SHUTDOWN === '1') handleShutdownSignals(app, { drainMs: config.drainMs, log: app.log });

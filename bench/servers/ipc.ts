@@ -15,7 +15,7 @@ export interface ServerSample {
   view?: ViewDigestValue;
   /** The view's records per owning instance id. */
   viewByOwner?: Record<string, number>;
-  bridge?: { connected: boolean; remoteRecords: number; resyncs: number; rejected: Record<string, number> };
+  bridge?: { connected: boolean; remoteRecords: number; holdsRecords: boolean; resyncs: number; rejected: Record<string, number> };
 }
 
 export type Measure = () => Pick<ServerSample, 'records' | 'sockets' | 'view' | 'viewByOwner' | 'bridge'>;
