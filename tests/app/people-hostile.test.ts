@@ -463,22 +463,10 @@ describe('people, attacked: list.onlineUsers', () => {
 describe('people, attacked: a policy that awaits I/O (as a real one would: a database, a remote check)', () => {
   let app: AppTestServer;
   let baselineObservers = 0;
-  let policyCalls = 0;
-  let policiesRunning = 0;
+  const slow = slowPolicy(({ role, userId }: { role: string; userId: string | null }) => role === 'monitor' || userId !== null);
 
   before(async () => {
-    app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET }, {
-      peoplePolicy: async ({ role, userId }) => {
-        policyCalls++;
-        policiesRunning++;
-        try {
-          await delay(30);
-          return role === 'monitor' || userId !== null;
-        } finally {
-          policiesRunning--;
-        }
-      },
-    });
+    app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET }, { peoplePolicy: slow.policy });
     baselineObservers = peopleObservers(app);
   });
   after(async () => {
@@ -488,12 +476,12 @@ describe('people, attacked: a policy that awaits I/O (as a real one would: a dat
   test('a client that subscribes and closes while the policy runs leaves no live publication behind (observer, scheduler entry)', async () => {
     for (let i = 0; i < 10; i++) {
       const { client } = await loginAs(app, `closer-${i}`);
-      const calls = policyCalls;
+      const calls = slow.calls;
       client.send({ msg: 'sub', id: 'people', name: PRESENCE_NAMES.peoplePublication, params: [] });
-      await waitFor(() => policyCalls > calls, 2000, 'the policy to start');
+      await waitFor(() => slow.calls > calls, 2000, 'the policy to start');
       client.ws.terminate(); // while the policy runs
     }
-    await waitFor(() => storeSize(app) === 0 && app.presence!.people.size === 0 && policiesRunning === 0, 3000, 'records gone, policies returned');
+    await waitFor(() => storeSize(app) === 0 && app.presence!.people.size === 0 && slow.running === 0, 3000, 'records gone, policies returned');
     await probeAfter(app, PRESENCE_NAMES.peoplePublication, [], 'probe');
     await waitFor(() => storeSize(app) === 0 && peopleObservers(app) === baselineObservers, 2000, 'every closed session\'s publication to let go of OnlinePeople');
   });
@@ -503,12 +491,12 @@ describe('people, attacked: a policy that awaits I/O (as a real one would: a dat
       const { client } = await RawDdpClient.connect(app.wsUrl);
       await subscribe(client, PRESENCE_NAMES.peoplePublication);
       const jwt = await jwtFor(`rerun-closer-${i}`);
-      const calls = policyCalls;
+      const calls = slow.calls;
       client.send({ msg: 'method', id: 'login', method: 'login', params: [{ jwt }] });
-      await waitFor(() => policyCalls > calls, 2000, 'the rerun\'s policy to start');
+      await waitFor(() => slow.calls > calls, 2000, 'the rerun\'s policy to start');
       client.ws.terminate(); // while the rerun's policy runs
     }
-    await waitFor(() => storeSize(app) === 0 && app.presence!.people.size === 0 && policiesRunning === 0, 3000, 'records gone, policies returned');
+    await waitFor(() => storeSize(app) === 0 && app.presence!.people.size === 0 && slow.running === 0, 3000, 'records gone, policies returned');
     await probeAfter(app, PRESENCE_NAMES.peoplePublication, [], 'probe');
     await waitFor(() => storeSize(app) === 0 && peopleObservers(app) === baselineObservers, 2000, 'every closed session\'s rerun publication to let go of OnlinePeople');
   });
@@ -517,22 +505,10 @@ describe('people, attacked: a policy that awaits I/O (as a real one would: a dat
 describe('monitors, attacked: a presence policy that awaits I/O', () => {
   let app: AppTestServer;
   let baselineObservers = 0;
-  let policyCalls = 0;
-  let policiesRunning = 0;
+  const slow = slowPolicy(({ params }: { params: unknown[] }) => ((params[0] as { token?: unknown } | undefined)?.token === MONITOR_TOKEN ? 'monitor' : 'self'));
 
   before(async () => {
-    app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET }, {
-      policy: async ({ params }) => {
-        policyCalls++;
-        policiesRunning++;
-        try {
-          await delay(30);
-          return (params[0] as { token?: unknown } | undefined)?.token === MONITOR_TOKEN ? 'monitor' : 'self';
-        } finally {
-          policiesRunning--;
-        }
-      },
-    });
+    app = await startAppForTest({ PRESENCE_JWT_SECRET: SECRET }, { policy: slow.policy });
     baselineObservers = viewObservers(app);
   });
   after(async () => {
@@ -542,12 +518,12 @@ describe('monitors, attacked: a presence policy that awaits I/O', () => {
   test('a monitor that subscribes and closes while the policy runs leaves no view observer behind', async () => {
     for (let i = 0; i < 10; i++) {
       const { client } = await RawDdpClient.connect(app.wsUrl);
-      const calls = policyCalls;
+      const calls = slow.calls;
       client.send({ msg: 'sub', id: 'list', name: PRESENCE_NAMES.listPublication, params: [{ token: MONITOR_TOKEN }] });
-      await waitFor(() => policyCalls > calls, 2000, 'the policy to start');
+      await waitFor(() => slow.calls > calls, 2000, 'the policy to start');
       client.ws.terminate(); // while the policy runs
     }
-    await waitFor(() => storeSize(app) === 0 && policiesRunning === 0, 3000, 'records gone, policies returned');
+    await waitFor(() => storeSize(app) === 0 && slow.running === 0, 3000, 'records gone, policies returned');
     await probeAfter(app, PRESENCE_NAMES.listPublication, [{ token: MONITOR_TOKEN }]);
     await waitFor(
       () => storeSize(app) === 0 && app.presence!.monitors === 0 && viewObservers(app) === baselineObservers,
@@ -688,3 +664,22 @@ describe('people, attacked: presence.setIdle', () => {
     assert.equal(suite.app.presence!.people.size, 0);
   });
 });
+
+/** A policy that awaits I/O (30 ms) before it answers `decide`, counting its calls and how many are running. */
+function slowPolicy<Args, Answer>(decide: (args: Args) => Answer) {
+  const counts = {
+    calls: 0,
+    running: 0,
+    policy: async (args: Args): Promise<Answer> => {
+      counts.calls++;
+      counts.running++;
+      try {
+        await delay(30);
+        return decide(args);
+      } finally {
+        counts.running--;
+      }
+    },
+  };
+  return counts;
+}
