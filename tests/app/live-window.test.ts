@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ListSort } from '../../imports/app/list-options';
-import { LiveWindow, type RecordScan, type WindowOperation } from '../../imports/app/live-window';
+import { LIVE_WINDOW_DEFAULTS, LiveWindow, type RecordScan, type WindowOperation } from '../../imports/app/live-window';
 import type { PresenceFields } from '../../imports/app/presence-view';
 
 /** A record at second `t`, on instance `inst` (default 'A'). */
@@ -140,16 +140,16 @@ describe('LiveWindow: the first `limit` matches of a live set, by connectedAt th
     });
   }
 
-  test('random churn: the window and a subscriber rebuilt from its operations always equal the brute-force answer', () => {
+  test('random churn, with reserves of 0, 1, 3 and the default: the window and a subscriber rebuilt from its operations always equal the brute-force answer', () => {
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    for (const sort of ['newest', 'oldest'] as const) {
+    for (const reserve of [0, 1, 3, undefined]) for (const sort of ['newest', 'oldest'] as const) {
       for (const limit of [1, 3, 7]) {
         const set = new Map<string, PresenceFields>();
         const scan: RecordScan = (visit) => {
           for (const [id, f] of set) visit(id, f);
         };
-        const window = new LiveWindow({ limit, sort, matches: onlyA });
+        const window = new LiveWindow({ limit, sort, matches: onlyA, reserve });
         window.fill(scan);
         const subscriber = new Map<string, PresenceFields>();
         const applyOps = (ops: WindowOperation[]) => {
@@ -187,10 +187,31 @@ describe('LiveWindow: the first `limit` matches of a live set, by connectedAt th
             })
             .slice(0, limit)
             .map(([id]) => id);
-          assert.deepEqual(window.entries().map(([id]) => id), expected, `${sort} limit ${limit} step ${i}`);
-          assert.deepEqual([...subscriber.keys()].sort(), [...expected].sort(), `subscriber, ${sort} limit ${limit} step ${i}`);
+          assert.deepEqual(window.entries().map(([id]) => id), expected, `${sort} limit ${limit} reserve ${reserve} step ${i}`);
+          assert.deepEqual([...subscriber.keys()].sort(), [...expected].sort(), `subscriber, ${sort} limit ${limit} reserve ${reserve} step ${i}`);
         }
       }
     }
+  });
+
+  test('everyone leaves, newest first: one O(n) scan per reserve-many removals, not one per removal (bench fleet: 63 of 86 s were those scans)', () => {
+    const set = new Map<string, PresenceFields>();
+    for (let i = 0; i < 10_000; i++) set.set(`s${i}`, rec(i));
+    let scans = 0;
+    const scan: RecordScan = (visit) => {
+      scans++;
+      for (const [id, f] of set) visit(id, f);
+    };
+    const window = new LiveWindow({ limit: 100, sort: 'newest', matches: everything });
+    window.fill(scan);
+    scans = 0;
+    for (let i = 9_999; i >= 5_000; i--) {
+      set.delete(`s${i}`);
+      const ops = window.removed(`s${i}`, scan);
+      assert.deepEqual(ops.map(describeOp), [`removed s${i}`, `added s${i - 100} A@${i - 100}`]);
+    }
+    const reserve = Math.max(100, LIVE_WINDOW_DEFAULTS.minReserve);
+    assert.ok(scans <= Math.ceil(5_000 / reserve), `${scans} scans for 5,000 removals`);
+    assert.deepEqual(window.entries().map(([id]) => id), Array.from({ length: 100 }, (_, k) => `s${4_999 - k}`));
   });
 });
