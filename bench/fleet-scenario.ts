@@ -25,6 +25,10 @@
  *    quiescence), every count subscriber must be exact within 1 s;
  * 6. everyone leaves: records left in any view and retained on the broker (0).
  *
+ * Profiling: BENCH_FLEET_CPU_PROF=<dir> runs the monitor's instance with the
+ * inspector on and writes `<dir>/fleet-everyone-leaves.cpuprofile`, its CPU
+ * profile from "everyone leaves" until its view is empty (or the deadline).
+ *
  * Source addresses: 127.0.8.x (load workers from .1, the bench's watchers
  * .240, probes .250), apart from the other sections'. Each load worker holds
  * at most `total / instances / workersPerInstance` sockets, each server one
@@ -37,6 +41,7 @@ import { BrokerLoad } from './broker-load';
 import type { CountConvergence, FleetInstanceFigure, FleetLatency, FleetResult, FleetTargets } from './fleet-results-types';
 import { countsExact, FleetWatcher, ProbeConnection } from './fleet-watchers';
 import { startServer, startWorkers, type IpcChild, type ServerUnderTest } from './processes';
+import { ServerProfiler } from './server-profiler';
 import type { ServerSample } from './servers/ipc';
 import { percentile, round } from './stats';
 
@@ -88,6 +93,7 @@ const TOKEN = 'bench-monitor-token';
 const PREFIX = 'presence';
 /** The instance that serves the monitor, and the one whose load worker drops its sockets (both 0-based). */
 const MONITOR_INSTANCE = 0;
+const PROFILE_DIR = process.env.BENCH_FLEET_CPU_PROF;
 const BURST_INSTANCE = 2;
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,7 +143,7 @@ export async function runFleetScenario(plan: FleetPlan, log: Log): Promise<Fleet
           PRESENCE_MONITOR_TOKEN: TOKEN, PRESENCE_INSTANCE_ID: lone ? 'lone' : instanceId(i), DDP_MAX_INBOUND_BYTES_PER_SECOND_PER_ADDRESS: '0',
           ...(lone ? {} : { MQTT_URL: broker.url, MQTT_KEEPALIVE: '10' }),
           // The monitor's instance logs its bridge's info lines (fetches, resyncs, releases), not one per client.
-          ...(i === MONITOR_INSTANCE ? { LOG_LEVEL: 'info', BENCH_QUIET_SESSIONS: '1' } : {}),
+          ...(i === MONITOR_INSTANCE ? { LOG_LEVEL: 'info', BENCH_QUIET_SESSIONS: '1', ...(PROFILE_DIR ? { NODE_OPTIONS: '--inspect=127.0.0.1:0' } : {}) } : {}),
         });
       }),
     );
@@ -322,21 +328,33 @@ async function burst(fleet: Fleet, expectedBefore: number): Promise<NonNullable<
 /** Everyone leaves: then no view may hold a record, and the broker no retained record. */
 async function everyoneLeaves(fleet: Fleet, watchers: FleetWatcher[]): Promise<NonNullable<FleetResult['recordsLeft']>> {
   const { plan, log, servers, workers, broker } = fleet;
+  const profiler = PROFILE_DIR ? await ServerProfiler.attach(servers[MONITOR_INSTANCE]!, PROFILE_DIR) : null;
+  await profiler?.start();
   log('fleet: everyone leaves');
   await Promise.all([...workers.map((w) => w.request({ type: 'closeAll' })), ...watchers.map((w) => w.close())]);
   const started = performance.now();
   let views = servers.map(() => -1);
+  let reportedAt = started;
   while (performance.now() - started < plan.teardownMaxMs) {
     views = (await Promise.all(servers.map((s) => s.process.request<ServerSample>({ type: 'sample', gc: false })))).map((s) => s.records);
     if (views.every((v) => v === 0)) break;
+    if (performance.now() - reportedAt >= 10_000) {
+      reportedAt = performance.now();
+      log(`fleet: after ${Math.round((reportedAt - started) / 1000)} s, views ${views.join(' / ')}`);
+    }
     await sleep(250);
+  }
+  log(`fleet: ${views.every((v) => v === 0) ? 'views empty' : 'gave up'} after ${Math.round(performance.now() - started)} ms`);
+  if (profiler) {
+    await profiler.stop('fleet-everyone-leaves');
+    profiler.close();
   }
   // What a view with leftovers was doing: its bridge's state and its last log lines (the monitor's instance logs at info).
   for (const [i, server] of servers.entries()) {
-    if (views[i] === 0) continue;
+    if (views[i] === 0 && i !== MONITOR_INSTANCE) continue;
     const { bridge } = await server.process.request<ServerSample>({ type: 'sample', gc: false });
-    log(`fleet: ${serverName(i, plan)} still shows ${views[i]} records; bridge ${JSON.stringify(bridge)}; last log lines:`);
-    for (const line of server.process.output.slice(-15)) log(`  ${line}`);
+    log(`fleet: ${serverName(i, plan)} shows ${views[i]} records; bridge ${JSON.stringify(bridge)}; last log lines:`);
+    for (const line of server.process.output.slice(-25)) log(`  ${line}`);
   }
   const retained = await retainedRecords(broker.url, PREFIX, { windowMs: 3000, endAtMarker: true, maxRounds: 3 });
   const total = views.reduce((a, b) => a + b, 0) + retained.count;

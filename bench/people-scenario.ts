@@ -26,13 +26,12 @@
  * (open in Chrome DevTools); the rates of such a run are not comparable.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
 import { PRESENCE_NAMES, type PersonDocument } from '../imports/app/wire-contract';
 import type { PeopleResult, PeopleRunFigure, PeopleRunKind, PeopleTargets } from './people-results-types';
 import { startServer, startWorkers, type IpcChild, type ServerUnderTest } from './processes';
+import { ServerProfiler } from './server-profiler';
 import type { ServerSample } from './servers/ipc';
 import { round } from './stats';
 
@@ -203,48 +202,6 @@ async function until(done: () => boolean | Promise<boolean>, timeoutMs: number):
 
 function split(count: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(count / parts) + (i < count % parts ? 1 : 0));
-}
-
-/** The server's V8 profiler over the inspector protocol (its URL is in the server's stderr). */
-class ServerProfiler {
-  private nextId = 1;
-  private readonly pending = new Map<number, (result: Record<string, unknown>) => void>();
-
-  private constructor(private readonly ws: WebSocket, private readonly dir: string) {
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { id?: number; result?: Record<string, unknown> };
-      if (message.id !== undefined) this.pending.get(message.id)?.(message.result ?? {});
-    });
-  }
-
-  static async attach(server: ServerUnderTest, dir: string): Promise<ServerProfiler> {
-    const url = server.process.output.map((line) => /Debugger listening on (ws:\/\/\S+)/.exec(line)?.[1]).find(Boolean);
-    if (!url) throw new Error('BENCH_PEOPLE_CPU_PROF: no inspector URL in the server output');
-    const ws = new WebSocket(url);
-    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-    mkdirSync(dir, { recursive: true });
-    const profiler = new ServerProfiler(ws, dir);
-    await profiler.call('Profiler.enable');
-    await profiler.call('Profiler.setSamplingInterval', { interval: 200 });
-    return profiler;
-  }
-
-  start = () => this.call('Profiler.start');
-
-  async stop(name: string): Promise<void> {
-    const { profile } = await this.call('Profiler.stop');
-    writeFileSync(join(this.dir, `${name}.cpuprofile`), JSON.stringify(profile));
-  }
-
-  close = () => this.ws.close();
-
-  private call(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
-  }
 }
 
 function summarize(r: PeopleResult): void {
